@@ -1,0 +1,150 @@
+"""The `aoud-adventure` command: argv in, exit status out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from . import __version__
+from .loader import load_story
+from .problems import Problem
+
+SUBCOMMANDS = ("play", "check")
+EXIT_USAGE = 2
+
+
+def bundled_story_dir() -> Path:
+    """The campaign shipped with the game: inside the installed package, or beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "story"
+    if (installed / "story.yaml").is_file():
+        return installed
+    return here.parent / "story"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit; we return the usage status from main()
+        self.print_usage(sys.stderr)
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aoud-adventure", description="A survival-choice text adventure at Hyosan High.")
+    parser.add_argument("--version", action="version", version=f"aoud-adventure {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    play = sub.add_parser("play", help="play the game (the default)")
+    play.add_argument("--story", metavar="DIR", help="the story directory (default: the bundled campaign)")
+    play.add_argument("--save-dir", metavar="DIR", help="where saves go (default: $AOUD_SAVE_DIR, else ./saves)")
+    play.add_argument("--seed", type=int, metavar="N", help="the random seed of a new game")
+    play.add_argument("--plain", action="store_true", help="plain line mode (automatic when not on a terminal)")
+    resume = play.add_mutually_exclusive_group()
+    resume.add_argument("--continue", dest="resume", action="store_true", help="resume the latest save")
+    resume.add_argument("--load", metavar="SLOT", help="resume a named save")
+
+    check = sub.add_parser("check", help="report every problem in a story")
+    check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "play")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as done:  # --help and --version
+        return int(done.code or 0)
+    try:
+        if args.command == "check":
+            return cmd_check(args)
+        return cmd_play(args)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _quiet_stdout() -> None:
+    # Output to a closed pipe: point stdout at devnull so the interpreter's final flush stays quiet.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _story_problems(problems: list) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    directory = args.dir or str(bundled_story_dir())
+    story, problems = load_story(directory)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = sum(1 for p in problems if p.level == "warning")
+    if args.format == "json":
+        json.dump({"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": warnings},
+                  sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for problem in problems:
+            print(problem)
+        summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        if story is not None:
+            summary = f"{directory}: {len(story.nodes)} nodes, {len(story.endings)} endings; " + summary
+        print(summary, file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_play(args) -> int:
+    from . import saves
+    from .game import Game
+
+    directory = args.story or str(bundled_story_dir())
+    story, problems = load_story(directory)
+    if story is None:
+        _story_problems([p for p in problems if isinstance(p, Problem)])
+        print(f"aoud-adventure: the story in {directory!r} has errors; see above.", file=sys.stderr)
+        return 1
+    save_dir = saves.save_dir(args.save_dir)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    game = Game(story, save_dir, seed)
+    plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+    if args.load is not None:
+        try:
+            saves.check_slot(args.load)
+        except saves.SaveError as err:
+            print(f"aoud-adventure: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    if plain:
+        from .plain import PlainPlayer
+
+        player = PlainPlayer(game, sys.stdin, sys.stdout)
+        if args.resume or args.load:
+            print(game.load(args.load))
+            print()
+        return player.run()
+    from .tui import run_fullscreen
+
+    return run_fullscreen(game, resume=args.resume, load=args.load)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Story text: parsing `{if}`/`{name}` templates at load time and rendering them against a state."""
+
+from __future__ import annotations
+
+import re
+
+from . import conditions
+from .conditions import ConditionError, Names
+from .model import Condition, Location, Template
+from .state import stage
+
+BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Join the lines of each paragraph; keep blank lines between paragraphs."""
+    paragraphs = _PARAGRAPH.split(text.strip())
+    return "\n\n".join(_SPACE.sub(" ", p).strip() for p in paragraphs if p.strip())
+
+
+def parse_template(source: str, names: Names, where: Location, locate) -> tuple[Template, list]:
+    """A compiled Template and the problems found, as (ConditionError, Location) pairs.
+
+    `locate(offset)` turns an offset into `source` into a Location.
+    """
+    problems: list = []
+    pos = 0
+    # A stack of open {if} blocks: [branches, current parts, opening offset, seen_else]
+    root: list = []
+    stack: list = []
+    current = root
+    literal: list = []
+
+    def flush():
+        if literal:
+            current.append("".join(literal))
+            literal.clear()
+
+    n = len(source)
+    while pos < n:
+        ch = source[pos]
+        if ch == "{" and source.startswith("{{", pos):
+            literal.append("{")
+            pos += 2
+            continue
+        if ch == "}" and source.startswith("}}", pos):
+            literal.append("}")
+            pos += 2
+            continue
+        if ch != "{":
+            literal.append(ch)
+            pos += 1
+            continue
+        close = source.find("}", pos)
+        if close < 0:
+            problems.append((ConditionError(
+                "`{` is never closed; expected `}` (write `{{` for a literal brace)", pos, "text-syntax"
+            ), locate(pos)))
+            literal.append(source[pos:])
+            break
+        flush()
+        inside = source[pos + 1:close]
+        word, _, rest = inside.strip().partition(" ")
+        if word in ("if", "elif"):
+            cond = _condition(rest, names, pos + 1 + inside.index(word) + len(word) + 1, where, locate, problems)
+            if word == "if":
+                block = [[(cond, [])], None, pos, False]
+                stack.append((block, current))
+                current = block[0][-1][1]
+            elif not stack:
+                problems.append((ConditionError("`{elif}` without an open `{if}`", pos, "text-syntax"), locate(pos)))
+            else:
+                block = stack[-1][0]
+                block[0].append((cond, []))
+                current = block[0][-1][1]
+        elif word == "else" and not rest:
+            if not stack:
+                problems.append((ConditionError("`{else}` without an open `{if}`", pos, "text-syntax"), locate(pos)))
+            else:
+                block = stack[-1][0]
+                block[0].append((None, []))
+                current = block[0][-1][1]
+        elif word == "end" and not rest:
+            if not stack:
+                problems.append((ConditionError("`{end}` without an open `{if}`", pos, "text-syntax"), locate(pos)))
+            else:
+                block, parent = stack.pop()
+                current = parent
+                current.append(("if", tuple((c, tuple(p)) for c, p in block[0])))
+        else:
+            part = _substitution(inside.strip(), names)
+            if part is None:
+                choices = [*BUILTIN_SUBSTITUTIONS, *names.characters, *names.counters]
+                problems.append((ConditionError(
+                    f"`{{{inside}}}` names nothing; expected one of {{group}}, {{items}}, {{turn}}, "
+                    "{infection}, a character or a counter, or {if ...}/{else}/{end}"
+                    + conditions._did_you_mean(inside.strip(), choices),
+                    pos, "unknown-substitution",
+                ), locate(pos)))
+            else:
+                current.append(part)
+        pos = close + 1
+    flush()
+    while stack:
+        block, parent = stack.pop()
+        problems.append((ConditionError(
+            "`{if}` is never closed; expected `{end}`", block[2], "text-syntax"
+        ), locate(block[2])))
+        current = parent
+        current.append(("if", tuple((c, tuple(p)) for c, p in block[0])))
+    parts = tuple(root)
+    static = all(isinstance(p, str) for p in parts)
+    if static:
+        parts = (normalize("".join(parts)),)
+    return Template(source=source, parts=parts, where=where, static=static), problems
+
+
+def _condition(text: str, names: Names, offset: int, where: Location, locate, problems: list):
+    try:
+        tree = conditions.parse(text)
+    except ConditionError as err:
+        problems.append((ConditionError(err.message, offset + err.offset, err.rule), locate(offset + err.offset)))
+        return Condition(text, ("false",), lambda s: False, locate(offset))
+    bad = conditions.check_names(tree, names)
+    for err in bad:
+        problems.append((ConditionError(err.message, offset + err.offset, err.rule), locate(offset + err.offset)))
+    if bad:
+        return Condition(text, tree, lambda s: False, locate(offset), conditions.names_in(tree))
+    return Condition(text, tree, conditions.compile_tree(tree, names), locate(offset), conditions.names_in(tree))
+
+
+def _substitution(name: str, names: Names):
+    if name in BUILTIN_SUBSTITUTIONS:
+        return ("sub", name)
+    if name in names.characters:
+        return ("char", names.characters[name])
+    if name in names.counters:
+        return ("counter", names.counters[name])
+    return None
+
+
+def render(story, state, template: Template) -> str:
+    """The text a player sees now."""
+    if template.static:
+        return template.parts[0]
+    out: list = []
+    _render_parts(story, state, template.parts, out)
+    return normalize("".join(out))
+
+
+def _render_parts(story, state, parts, out: list) -> None:
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        kind = part[0]
+        if kind == "if":
+            for cond, body in part[1]:
+                if cond is None or cond.test(state):
+                    _render_parts(story, state, body, out)
+                    break
+        elif kind == "char":
+            out.append(story.characters[part[1]].short)
+        elif kind == "counter":
+            out.append(str(state.counters[part[1]]))
+        elif part[1] == "group":
+            members = [c.short for c, f in zip(story.characters, state.fates) if f == "in-group"]
+            out.append(join_names(members) if members else "no one")
+        elif part[1] == "items":
+            held = [story.item_by_id[i].name for i in sorted(state.items)]
+            out.append(join_names([_article(h) for h in held]) if held else "nothing")
+        elif part[1] == "turn":
+            out.append(str(state.turn))
+        elif part[1] == "infection":
+            out.append(stage(story, state, "you"))
+
+
+def join_names(names: list) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _article(name: str) -> str:
+    if name[:1].isupper() or name.split(" ", 1)[0] in ("the", "a", "an", "some", "your"):
+        return name
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name

@@ -1,0 +1,55 @@
+"""Shared fixtures: inline stories written to a temporary directory."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.loader import load, load_story
+
+BASIC_MANIFEST = """\
+title: Test Story
+start: a
+"""
+
+
+def write_story(root: Path, files: dict) -> Path:
+    """Write {relative path: YAML text} under root/story and return that directory."""
+    directory = root / "story"
+    for rel, body in files.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def story_dir(tmp_path):
+    """A function: files -> story directory."""
+    return lambda files: write_story(tmp_path, files)
+
+
+@pytest.fixture
+def make_story(tmp_path):
+    """A function: (manifest, nodes yaml) -> loaded Story (fails the test on load errors)."""
+
+    def make(manifest: str, nodes: str = ""):
+        files = {"story.yaml": manifest}
+        if nodes:
+            files["scene.yaml"] = nodes
+        directory = write_story(tmp_path, files)
+        return load(directory)
+
+    return make
+
+
+@pytest.fixture
+def problems_of(tmp_path):
+    """A function: files -> list of problem strings (the story is expected not to load)."""
+
+    def run(files: dict):
+        directory = write_story(tmp_path, files)
+        story, problems = load_story(directory)
+        return [str(p).replace(str(directory) + "/", "") for p in problems]
+
+    return run
