@@ -13,7 +13,7 @@ from . import __version__
 from .loader import load_story
 from .problems import Problem
 
-SUBCOMMANDS = ("play", "check")
+SUBCOMMANDS = ("play", "check", "replay", "explore")
 EXIT_USAGE = 2
 
 
@@ -49,10 +49,32 @@ def build_parser() -> argparse.ArgumentParser:
     resume = play.add_mutually_exclusive_group()
     resume.add_argument("--continue", dest="resume", action="store_true", help="resume the latest save")
     resume.add_argument("--load", metavar="SLOT", help="resume a named save")
+    play.add_argument("--record", metavar="FILE", help="write the session as a replay script when it ends")
 
     check = sub.add_parser("check", help="report every problem in a story")
     check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+
+    replay = sub.add_parser("replay", help="run replay scripts and check their expectations")
+    replay.add_argument("scripts", nargs="+", metavar="SCRIPT")
+    replay.add_argument("--story", metavar="DIR", help="the story (default: the script's `story:`, else the campaign)")
+    replay.add_argument("--transcript", metavar="PATH",
+                        help="compare what a player would have seen with this golden file (a directory for "
+                             "several scripts); --bless writes it")
+    replay.add_argument("--bless", action="store_true", help="write the transcripts instead of comparing them")
+    replay.add_argument("--format", choices=("text", "json"), default="text")
+
+    explore = sub.add_parser("explore", help="explore a story at random or exhaustively")
+    explore.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
+    mode = explore.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--random", type=int, metavar="N", help="N seeded random playthroughs")
+    mode.add_argument("--exhaustive", action="store_true", help="search every reachable state")
+    explore.add_argument("--seed", type=int, default=0, metavar="S", help="the first run's seed (random mode)")
+    explore.add_argument("--max-states", type=int, default=1_000_000, metavar="N",
+                         help="stop the exhaustive search after N states (default 1,000,000)")
+    explore.add_argument("--emit", metavar="DIR", help="write replay scripts: the shortest path to each ending, "
+                         "and a script reproducing each problem")
+    explore.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -71,6 +93,14 @@ def main(argv=None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "replay":
+            from .commands import cmd_replay
+
+            return cmd_replay(args)
+        if args.command == "explore":
+            from .commands import cmd_explore
+
+            return cmd_explore(args)
         return cmd_play(args)
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -140,10 +170,30 @@ def cmd_play(args) -> int:
         if args.resume or args.load:
             print(game.load(args.load))
             print()
-        return player.run()
+        try:
+            return player.run()
+        finally:
+            _write_record(args, game, directory)
     from .tui import run_fullscreen
 
-    return run_fullscreen(game, resume=args.resume, load=args.load)
+    try:
+        return run_fullscreen(game, resume=args.resume, load=args.load)
+    finally:
+        _write_record(args, game, directory)
+
+
+def _write_record(args, game, directory: str) -> None:
+    if not args.record:
+        return
+    from . import replay
+
+    story_ref = args.story  # the bundled campaign needs no `story:` line
+    text = replay.record(game.session, story_ref, args.record)
+    try:
+        Path(args.record).write_text(text, encoding="utf-8")
+        print(f"Recorded {len(game.session.log)} choices to {args.record}.", file=sys.stderr)
+    except OSError as err:
+        print(f"aoud-adventure: could not write the recording {args.record!r}: {err.strerror}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,6 +40,21 @@ class Names:
     feverish: int = 3
     turning: int = 6
 
+    @classmethod
+    def from_story(cls, story) -> "Names":
+        """The names a loaded story declares (for conditions written outside it: scripts, tools)."""
+        turns = {c.id: story.person_turns(c.id) for c in story.characters}
+        turns[PLAYER] = story.person_turns(PLAYER)
+        return cls(
+            items={i.id for i in story.items},
+            flags={f.id for f in story.flags},
+            counters=dict(story.counter_index),
+            characters=dict(story.character_index),
+            turns=turns,
+            feverish=story.infection.feverish,
+            turning=story.infection.turning,
+        )
+
     def kind_of(self, name: str) -> str | None:
         if name in self.items:
             return "item"

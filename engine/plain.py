@@ -7,7 +7,6 @@ import textwrap
 
 from . import present
 from .game import Game
-from .runtime import scene_text
 
 PROMPT = "> "
 
@@ -28,16 +27,8 @@ class PlainPlayer:
             self.out.write(para + "\n")
 
     def show_scene(self) -> None:
-        game = self.game
-        self.say(scene_text(game.story, game.state))
-        if game.session.ended:
-            return
-        self.say()
-        for offer in game.session.offers():
-            if offer.enabled:
-                self.say(f"{offer.number}) {offer.text}")
-            else:
-                self.say(f"-) {offer.text} (unavailable: {offer.locked_reason})")
+        for line in present.scene_lines(self.game.story, self.game.state):
+            self.say(line)
 
     def show_ending(self) -> None:
         self.say()

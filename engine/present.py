@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .model import PLAYER, Story
 from .state import GameState, stage
+from .runtime import offers
 from .text import join_names, render
 
 STAGE_METER = {"clean": 0, "carrier": 0, "bitten": 1, "feverish": 2, "turning": 3, "turned": 4}
@@ -115,4 +116,18 @@ def ending_report(story: Story, session_states: list, ending, newly_found: bool,
         "Carried out: " + (join_names([story.item_by_id[i].name for i in sorted(state.items)]) or "nothing"),
         ("New ending found! " if newly_found else "Ending already found. ") + f"Endings found: {found} of {total}.",
     ]
+    return lines
+
+
+def scene_lines(story: Story, state: GameState) -> list:
+    """The scene as plain mode and transcripts show it: the text, then the numbered choices."""
+    lines = render(story, state, story.nodes[state.node].text).split("\n")
+    if story.nodes[state.node].ending is not None:
+        return lines
+    lines.append("")
+    for offer in offers(story, state):
+        if offer.enabled:
+            lines.append(f"{offer.number}) {offer.text}")
+        else:
+            lines.append(f"-) {offer.text} (unavailable: {offer.locked_reason})")
     return lines

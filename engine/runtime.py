@@ -80,8 +80,12 @@ def possible_outcomes(story: Story, state: GameState, choice: Choice) -> list:
     return [o for o in choice.outcomes if o.condition is None or o.condition.test(state)]
 
 
-def step(story: Story, state: GameState, choice: Choice) -> Turn:
-    """Take a choice: draw its random outcome (with the state's generator) and move on."""
+def step(story: Story, state: GameState, choice: Choice, forced: Optional[Outcome] = None) -> Turn:
+    """Take a choice: draw its random outcome (with the state's generator) and move on.
+
+    `forced` picks the outcome instead of the draw (replay scripts and the explorer use it);
+    the draw is still made, so later random choices see the same generator either way.
+    """
     if not choice.outcomes:
         return take(story, state, choice, None)
     outcomes = possible_outcomes(story, state, choice)
@@ -91,6 +95,8 @@ def step(story: Story, state: GameState, choice: Choice) -> Turn:
         )
     total = sum(o.weight for o in outcomes)
     roll, rng = draw(state.rng, total)
+    if forced is not None:
+        return take(story, state.with_(rng=rng), choice, forced)
     for outcome in outcomes:
         roll -= outcome.weight
         if roll < 0:

@@ -60,10 +60,11 @@ class Session:
     def offers(self) -> list:
         return runtime.offers(self.story, self.state)
 
-    def choose(self, choice: Choice) -> Turn:
+    def choose(self, choice: Choice, forced=None) -> Turn:
+        """Take a choice; `forced` fixes the outcome of a random choice (replay scripts, explorer)."""
         state = self.state
         text = runtime.render(self.story, state, choice.text)
-        turn = runtime.step(self.story, state, choice)
+        turn = runtime.step(self.story, state, choice, forced)
         self.history.append(turn.state)
         self.turns.append(turn)
         self.log.append(LogEntry(state.node, choice.key, text))

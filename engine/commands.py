@@ -1,0 +1,200 @@
+"""The tester's commands, `replay` and `explore`: run, print, choose the exit status."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import explore, replay
+from .loader import load_story
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def _bundled() -> str:
+    from .cli import bundled_story_dir
+
+    return str(bundled_story_dir())
+
+
+class _Stories:
+    """Each story directory loaded once per command."""
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def get(self, directory: str):
+        key = os.path.abspath(directory)
+        if key not in self.cache:
+            self.cache[key] = load_story(directory)
+        return self.cache[key]
+
+
+def cmd_replay(args) -> int:
+    stories = _Stories()
+    results: list = []
+    usage_error = False
+    story_error = False
+    lines: list = []
+    several = len(args.scripts) > 1
+    for path in args.scripts:
+        try:
+            script = replay.parse_script(path)
+        except replay.ScriptError as err:
+            usage_error = True
+            lines.append(str(err))
+            results.append(replay.Result(str(path), False, str(err), err.line))
+            continue
+        directory = args.story or script.story or _bundled()
+        story, problems = stories.get(directory)
+        if story is None:
+            story_error = True
+            lines.extend(str(p) for p in problems if p.level == "error")
+            lines.append(f"{script.path}:1: the story {directory!r} has errors; see above")
+            results.append(replay.Result(script.path, False, "story has errors", 1))
+            continue
+        result = replay.run_script(script, story)
+        if result.passed and args.transcript:
+            _transcript(args, script, result, several)
+        results.append(result)
+        lines.append(f"PASS {script.path} ({result.steps_run} steps)" if result.passed else f"FAIL {result.message}")
+    passed = sum(1 for r in results if r.passed)
+    failed = len(results) - passed
+    if args.format == "json":
+        json.dump({"results": [r.as_dict() for r in results], "passed": passed, "failed": failed}, sys.stdout,
+                  indent=1)
+        sys.stdout.write("\n")
+    else:
+        for line in lines:
+            print(line)
+        print(f"replay: {passed} passed, {failed} failed")
+    if usage_error:
+        return EXIT_USAGE
+    return EXIT_PROBLEM if failed or story_error else EXIT_OK
+
+
+def _transcript(args, script, result, several: bool) -> None:
+    target = Path(args.transcript)
+    if several or target.is_dir():
+        target = target / (Path(script.path).name.split(".")[0] + ".txt")
+    text = "\n".join(result.transcript) + "\n"
+    if args.bless:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return
+    if not target.exists():
+        result.passed = False
+        result.message = (f"{script.path}:1: expected a golden transcript at {str(target)!r}, found none; "
+                          "hint: run with --bless to write it")
+        return
+    golden = target.read_text(encoding="utf-8")
+    if golden != text:
+        diff = list(difflib.unified_diff(golden.splitlines(), text.splitlines(), str(target), "this run",
+                                         lineterm="", n=1))
+        result.passed = False
+        result.message = (f"{script.path}:1: expected the transcript in {str(target)!r}, found differences "
+                          f"(--bless to accept them):\n" + "\n".join(diff[:40]))
+
+
+def cmd_explore(args) -> int:
+    directory = args.dir or _bundled()
+    story, problems = load_story(directory)
+    if story is None:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return EXIT_PROBLEM
+    if args.random is not None:
+        if args.random < 1:
+            print("aoud-adventure explore: --random takes a number of runs of at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        report = explore.explore_random(story, args.random, args.seed)
+    else:
+        if args.max_states < 1:
+            print("aoud-adventure explore: --max-states takes a number of at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        report = explore.explore_exhaustive(story, args.max_states)
+    emitted = _emit(args, story, directory, report) if args.emit else {}
+    if args.format == "json":
+        json.dump(_report_json(story, report, emitted), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for line in _report_text(story, report, emitted):
+            print(line)
+    return EXIT_PROBLEM if report.failed else EXIT_OK
+
+
+def _emit(args, story, directory: str, report) -> dict:
+    out_dir = Path(args.emit)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    story_ref = None
+    if args.dir:
+        story_ref = os.path.relpath(Path(directory).resolve(), out_dir.resolve())
+    written: dict = {}
+    for eid, path in sorted(report.ending_paths.items()):
+        target = out_dir / f"ending-{eid}.replay.yaml"
+        target.write_text(explore.script_for(story, path, story_ref, name=f"shortest path to {eid}"), "utf-8")
+        written[f"ending {eid}"] = str(target)
+    for n, finding in enumerate(report.findings, 1):
+        if not finding.path and finding.seed is None:
+            continue
+        target = out_dir / f"problem-{n}-{finding.kind}.replay.yaml"
+        text = explore.script_for(story, finding.path, story_ref, seed=finding.seed or 0,
+                                  name=f"reproduces: {finding.message}")
+        target.write_text(text, "utf-8")
+        written[f"problem {n}"] = str(target)
+    return written
+
+
+def _report_text(story, report, emitted: dict) -> list:
+    cov = report.coverage.summary(story)
+    lines = []
+    if report.mode == "random":
+        rate = report.choices_made / report.seconds if report.seconds else 0
+        lines.append(f"explore: {report.runs} random runs, {report.choices_made} choices in "
+                     f"{report.seconds:.2f} s ({rate:,.0f} choices/s)")
+    else:
+        rate = report.states / report.seconds if report.seconds else 0
+        done = "complete" if report.complete else (f"INCOMPLETE: stopped at --max-states {report.max_states}; "
+                                                   "reachability below is a lower bound")
+        lines.append(f"explore: exhaustive, {report.states} states in {report.seconds:.2f} s "
+                     f"({rate:,.0f} states/s), {done}")
+    lines.append(f"coverage: nodes {cov['nodes'][0]}/{cov['nodes'][1]}, choices {cov['choices'][0]}/"
+                 f"{cov['choices'][1]}, endings {cov['endings'][0]}/{cov['endings'][1]}")
+    if report.mode == "random":
+        for eid, count in report.coverage.endings.most_common():
+            lines.append(f"  ending {eid}: {count} runs ({100 * count / report.runs:.1f}%)")
+        for kind, name, where in report.coverage.missing(story):
+            lines.append(f"  never reached: {kind} {name} ({where})")
+    else:
+        for eid, path in sorted(report.ending_paths.items(), key=lambda kv: len(kv[1])):
+            lines.append(f"  ending {eid}: shortest path {len(path)} choice{'s' * (len(path) != 1)}")
+    for n, finding in enumerate(report.findings, 1):
+        lines.append(str(finding))
+        if f"problem {n}" in emitted:
+            lines.append(f"  reproduce: aoud-adventure replay {emitted[f'problem {n}']}")
+        elif finding.seed is not None:
+            lines.append(f"  seed {finding.seed}")
+    errors = sum(1 for f in report.findings if f.level == "error")
+    warnings = len(report.findings) - errors
+    lines.append(f"{errors} problem{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    return lines
+
+
+def _report_json(story, report, emitted: dict) -> dict:
+    return {
+        "mode": report.mode,
+        "seconds": report.seconds,
+        "runs": report.runs,
+        "choices_made": report.choices_made,
+        "states": report.states,
+        "complete": report.complete,
+        "coverage": report.coverage.summary(story),
+        "endings": dict(report.coverage.endings),
+        "shortest_paths": {eid: len(p) for eid, p in report.ending_paths.items()},
+        "missing": [{"kind": k, "id": n, "where": str(w)} for k, n, w in report.coverage.missing(story)],
+        "findings": [f.as_dict() for f in report.findings],
+        "emitted": emitted,
+    }
