@@ -304,10 +304,13 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000) -> Report:
     if complete:
         _find_traps(story, successors, ending_states, parent, path_to, findings)
         for kind, name, where in coverage.missing(story):
-            level = "warning" if kind == "choice" else "error"
-            what = {"ending": "ending", "node": "node", "choice": "choice"}[kind]
-            findings.append(Finding(f"unreachable-{kind}", level, f"no reachable state reaches the {what} "
-                                    f"{name!r}", where))
+            if kind == "choice":
+                node_id, key = name.split(" ", 1)
+                findings.append(Finding("unreachable-choice", "warning", f"the choice {key!r} at {node_id!r} is "
+                                        "never offered in any reachable state; hint: check its `if:`", where))
+            else:
+                findings.append(Finding(f"unreachable-{kind}", "error", f"no path reaches the {kind} {name!r}",
+                                        where))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -329,15 +332,19 @@ def _find_traps(story, successors, ending_states, parent, path_to, findings) -> 
             if not can_end[p]:
                 can_end[p] = 1
                 stack.append(p)
-    reported_nodes: set = set()
+    covered = bytearray(count)  # trapped states already explained by an earlier report
     for sid in range(count):
-        if can_end[sid] or not successors[sid]:
+        if can_end[sid] or covered[sid] or not successors[sid]:
             continue  # soft-locks (no successors) are reported on their own
+        region = [sid]
+        covered[sid] = 1
+        for member in region:
+            for nxt in successors[member]:
+                if not covered[nxt] and not can_end[nxt]:
+                    covered[nxt] = 1
+                    region.append(nxt)
         path = path_to(sid)
         state_node = _node_after(story, path)
-        if state_node in reported_nodes:
-            continue
-        reported_nodes.add(state_node)
         loop = _loop_nodes(story, sid, successors, path_to)
         node = story.nodes[state_node]
         findings.append(Finding("trap", "error", f"from {state_node!r} no ending can be reached: every path loops "

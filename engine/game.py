@@ -83,7 +83,8 @@ class Game:
             return f"Could not load: {err}. The current game goes on."
         self.session = restored.session
         self.newly_found = False
-        return restored.message
+        problems = self.autosave()  # so that Continue resumes what was just loaded
+        return " ".join([restored.message, *problems])
 
     def undo(self) -> str:
         if not self.session.undo():

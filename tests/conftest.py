@@ -1,5 +1,7 @@
 """Shared fixtures: inline stories written to a temporary directory."""
 
+pytest_plugins = ["pytester"]
+
 import textwrap
 from pathlib import Path
 

@@ -1,0 +1,175 @@
+"""Exploration: seeded random coverage, and an exhaustive search that finds planted problems."""
+
+import json
+
+import pytest
+
+from engine import explore
+from engine.cli import main
+from engine.loader import load
+from engine.replay import parse_script, run_script
+
+from conftest import write_story
+
+CLEAN = """\
+title: Explore
+start: a
+items:
+  key: {name: key}
+counters:
+  noise: {min: 0, max: 3}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: key, text: Key, if: not has key, do: [{gain: key}], goto: a}
+      - {id: loud, text: Loud, do: [{add: {noise: 1}}], goto: a}
+      - {id: door, text: Door, if: has key, goto: b}
+  b:
+    text: B.
+    choices:
+      - id: dice
+        text: Dice
+        random:
+          - {weight: 1, goto: win}
+          - {weight: 3, goto: lose, if: noise >= 2}
+          - {weight: 1, goto: a}
+  win:
+    text: Win.
+    ending: {title: Win}
+  lose:
+    text: Lose.
+    ending: {title: Lose}
+"""
+
+PLANTED = """\
+title: Planted
+start: a
+items:
+  key: {name: key}
+flags:
+  lit: {}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: lamp, text: Light the lamp, do: [{set: lit}], goto: dark}
+      - {id: loop, text: Wander, goto: maze1}
+      - {id: home, text: Home, goto: home}
+  dark:
+    text: The lamp hisses.
+    choices:
+      - {id: search, text: Search, if: not lit, goto: home}
+  maze1:
+    text: Maze.
+    choices:
+      - {id: on, text: On, goto: maze2}
+  maze2:
+    text: Maze again.
+    choices:
+      - {id: back, text: Back, goto: maze1}
+      - {id: gate, text: Gate, if: has key, goto: home}
+  home:
+    text: Home.
+    ending: {title: Home}
+  vault:
+    text: The vault.
+    ending: {title: Vault}
+"""
+
+
+def test_random_exploration_coverage_with_a_fixed_seed(tmp_path):
+    story = load(write_story(tmp_path, {"story.yaml": CLEAN}))
+    report = explore.explore_random(story, runs=50, seed=11)
+    again = explore.explore_random(story, runs=50, seed=11)
+    assert report.coverage.endings == again.coverage.endings and report.choices_made == again.choices_made
+    assert report.coverage.summary(story) == {"nodes": [4, 4], "choices": [4, 4], "endings": [2, 2]}
+    assert sum(report.coverage.endings.values()) == 50
+    assert report.findings == []
+    one = explore.explore_random(story, runs=1, seed=11)
+    assert one.coverage.summary(story)["nodes"][0] < 4 or one.runs == 1
+
+
+def test_random_exploration_reports_what_was_never_reached(tmp_path):
+    story = load(write_story(tmp_path, {"story.yaml": PLANTED}))
+    report = explore.explore_random(story, runs=30, seed=1, max_choices=50)
+    missing = {(kind, name) for kind, name, _ in report.coverage.missing(story)}
+    assert ("ending", "vault") in missing and ("node", "vault") in missing
+    kinds = {f.kind for f in report.findings}
+    assert "soft-lock" in kinds and "long-run" in kinds
+    lock = next(f for f in report.findings if f.kind == "soft-lock")
+    assert lock.seed is not None and [s.choice for s in lock.path] == ["lamp"]
+
+
+def test_exhaustive_finds_soft_lock_unreachable_ending_and_trap(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": PLANTED})
+    story = load(directory)
+    report = explore.explore_exhaustive(story)
+    assert report.complete and report.failed
+    found = {(f.kind, f.level, str(f.where).replace(f"{directory}/", "")): f for f in report.findings}
+    assert set(found) == {
+        ("soft-lock", "error", "story.yaml:14:3"),
+        ("trap", "error", "story.yaml:18:3"),
+        ("unreachable-node", "error", "story.yaml:30:3"),
+        ("unreachable-ending", "error", "story.yaml:32:13"),
+        ("unreachable-choice", "warning", "story.yaml:17:9"),
+        ("unreachable-choice", "warning", "story.yaml:26:9"),
+    }, "one trap report for the maze1-maze2 loop, not one per node"
+    assert found[("unreachable-choice", "warning", "story.yaml:26:9")].message == (
+        "the choice 'gate' at 'maze2' is never offered in any reachable state; hint: check its `if:`")
+    trap = found[("trap", "error", "story.yaml:18:3")]
+    assert "from 'maze1' no ending can be reached" in trap.message and "'maze2'" in trap.message
+    assert [s.choice for s in trap.path] == ["loop"]
+    assert report.ending_paths == {"home": (explore.PathStep("home"),)}
+
+
+def test_exhaustive_emits_scripts_that_pass(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--exhaustive", "--emit", str(emit)]) == 0
+    out = capsys.readouterr().out
+    assert "complete" in out and "coverage: nodes 4/4, choices 4/4, endings 2/2" in out
+    scripts = sorted(emit.iterdir())
+    assert [p.name for p in scripts] == ["ending-lose.replay.yaml", "ending-win.replay.yaml"]
+    story = load(directory)
+    for path in scripts:
+        result = run_script(parse_script(path), story)
+        assert result.passed, result.message
+    lose = parse_script(emit / "ending-lose.replay.yaml")
+    assert [s.choose for s in lose.steps if s.choose] == ["key", "loud", "loud", "door", "dice"]
+    assert lose.steps[-2].outcome == 2
+    assert main(["replay", *map(str, scripts)]) == 0
+
+
+def test_exhaustive_stops_honestly_at_max_states(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    assert main(["explore", str(directory), "--exhaustive", "--max-states", "3", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["complete"] is False and data["states"] == 3
+    assert not any(f["kind"].startswith("unreachable") for f in data["findings"]), \
+        "an incomplete search claims nothing is unreachable"
+
+
+def test_explore_exit_status_and_problem_scripts(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": PLANTED})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--exhaustive", "--emit", str(emit)]) == 1
+    out = capsys.readouterr().out
+    assert "[soft-lock]" in out and "reproduce: aoud-adventure replay" in out
+    problem = next(p for p in emit.iterdir() if "soft-lock" in p.name)
+    result = run_script(parse_script(problem), load(directory))
+    assert result.passed and result.final_node == "dark"
+
+
+def test_projection_leaves_out_what_no_later_condition_reads(tmp_path):
+    story = load(write_story(tmp_path, {"story.yaml": CLEAN}))
+    projection = explore._Projection(story)
+    assert projection.by_node["a"][0] == {"key"} and projection.by_node["a"][2] == (0,)
+    assert projection.by_node["b"][0] == {"key"}, "the dice can send you back to a, which reads the key"
+    assert projection.by_node["win"] == (frozenset(), frozenset(), (), (), False), "nothing is read after an ending"
+
+
+@pytest.mark.parametrize("args", [["--random", "0"], ["--exhaustive", "--max-states", "0"]])
+def test_explore_bad_numbers_are_usage_errors(tmp_path, args, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    assert main(["explore", str(directory), *args]) == 2
