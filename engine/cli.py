@@ -54,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="report every problem in a story")
     check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("--max-states", type=int, default=500_000, metavar="N",
+                       help="bound the state search behind the dead-end, trap and reachability rules")
+
+    sub.add_parser("schema", help="print the JSON Schema of story files")
+
+    graph = sub.add_parser("graph", help="print the story as a graph")
+    graph.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
+    graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
 
     replay = sub.add_parser("replay", help="run replay scripts and check their expectations")
     replay.add_argument("scripts", nargs="+", metavar="SCRIPT")
@@ -93,6 +102,14 @@ def main(argv=None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "schema":
+            from .schema import story_schema
+
+            json.dump(story_schema(), sys.stdout, indent=1)
+            sys.stdout.write("\n")
+            return 0
+        if args.command == "graph":
+            return cmd_graph(args)
         if args.command == "replay":
             from .commands import cmd_replay
 
@@ -127,6 +144,10 @@ def _story_problems(problems: list) -> None:
 def cmd_check(args) -> int:
     directory = args.dir or str(bundled_story_dir())
     story, problems = load_story(directory)
+    if story is not None:
+        from .check import check_story
+
+        problems = problems + check_story(story, max(1, args.max_states))
     errors = sum(1 for p in problems if p.level == "error")
     warnings = sum(1 for p in problems if p.level == "warning")
     if args.format == "json":
@@ -136,11 +157,24 @@ def cmd_check(args) -> int:
     else:
         for problem in problems:
             print(problem)
+        sys.stdout.flush()  # the summary goes to stderr; keep it after the problems
         summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         if story is not None:
             summary = f"{directory}: {len(story.nodes)} nodes, {len(story.endings)} endings; " + summary
         print(summary, file=sys.stderr)
-    return 1 if errors else 0
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_graph(args) -> int:
+    from .graph import to_dot, to_mermaid
+
+    directory = args.dir or str(bundled_story_dir())
+    story, problems = load_story(directory)
+    if story is None:
+        _story_problems(problems)
+        return 1
+    sys.stdout.write(to_dot(story) if args.format == "dot" else to_mermaid(story))
+    return 0
 
 
 def cmd_play(args) -> int:

@@ -90,6 +90,7 @@ class Report:
     complete: bool = True
     max_states: int = 0
     ending_paths: dict = field(default_factory=dict)  # ending id -> tuple of PathStep (shortest)
+    conditions: dict = field(default_factory=dict)  # Condition -> (seen true, seen false), with watch
 
     @property
     def failed(self) -> bool:
@@ -230,8 +231,12 @@ class _Projection:
         )
 
 
-def explore_exhaustive(story: Story, max_states: int = 1_000_000) -> Report:
-    """A breadth-first search over every reachable state, random outcomes followed as branches."""
+def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False) -> Report:
+    """A breadth-first search over every reachable state, random outcomes followed as branches.
+
+    With `watch`, the report's `conditions` maps each condition tested (of choices, outcomes
+    and triggers) to [seen true, seen false] over the states where it was evaluated.
+    """
     started = time.perf_counter()
     project = _Projection(story)
     coverage = Coverage()
@@ -245,6 +250,13 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000) -> Report:
     queue = deque([(0, start)])
     complete = True
     nodes = story.nodes
+    watched: dict = {}  # id(condition) -> [condition, seen true, seen false]
+
+    def note(condition, state) -> None:
+        entry = watched.get(id(condition))
+        if entry is None:
+            entry = watched[id(condition)] = [condition, False, False]
+        entry[1 if condition.test(state) else 2] = True
 
     def path_to(sid: int) -> tuple:
         steps = []
@@ -257,12 +269,24 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000) -> Report:
         sid, state = queue.popleft()
         node = nodes[state.node]
         coverage.nodes.add(node.id)
+        if watch:
+            for trigger in story.triggers:
+                note(trigger.condition, state)
         if node.ending is not None:
             coverage.endings[node.ending.id] += 1
             endings_at.setdefault(node.ending.id, sid)
             ending_states.append(sid)
             continue
+        if watch:
+            for choice in node.choices:
+                if choice.condition is not None:
+                    note(choice.condition, state)
         offered = runtime.available(story, state)
+        if watch:
+            for choice in offered:
+                for outcome in choice.outcomes:
+                    if outcome.condition is not None:
+                        note(outcome.condition, state)
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
                                     "state, and it is not an ending", node.where, path_to(sid)))
@@ -301,6 +325,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000) -> Report:
     report = Report("exhaustive", coverage, findings, 0.0, states=len(ids), complete=complete,
                     max_states=max_states)
     report.ending_paths = {eid: path_to(sid) for eid, sid in endings_at.items()}
+    report.conditions = {entry[0]: (entry[1], entry[2]) for entry in watched.values()}
     if complete:
         _find_traps(story, successors, ending_states, parent, path_to, findings)
         for kind, name, where in coverage.missing(story):

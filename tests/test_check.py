@@ -1,0 +1,252 @@
+"""The writer's check (each rule at its exact PATH:LINE:COL), the JSON Schema, and the story graph."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from engine.check import RULES, check_story
+from engine.cli import main
+from engine.graph import to_dot, to_mermaid
+from engine.loader import load
+from engine.schema import story_schema
+
+from conftest import write_story
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RULED = """\
+title: Rules
+start: a
+characters:
+  mi-jin: {name: Seo Mi-jin, short: Mi-jin}
+items:
+  key: {name: key}
+  spoon: {name: spoon}
+flags:
+  lit: {}
+counters:
+  noise: {min: 0, max: 3}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: key, text: Key, if: not has key, do: [{gain: key}], goto: a}
+      - {id: same, text: Look around, goto: a}
+      - {id: door, text: Door, if: has key, goto: b}
+      - {id: loud, text: Shout, do: [{add: {noise: 9}}], goto: b}
+      - {id: never, text: Never, if: noise > 5, goto: b}
+  b:
+    text: B.
+    choices:
+      - {id: on, text: On, if: "true or lit", goto: end}
+      - {id: set, text: Set, do: [{set: {noise: 7}}], goto: end}
+  end:
+    text: End.
+    ending: {title: End}
+  lost:
+    text: Lost.
+    ending: {title: Lost}
+"""
+
+
+def rule_lines(directory, problems):
+    return sorted(str(p).replace(f"{directory}/", "") for p in problems)
+
+
+def test_each_rule_with_its_location(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": RULED})
+    problems = check_story(load(directory))
+    lines = rule_lines(directory, problems)
+    assert lines == sorted([
+        "story.yaml:4:3: warning: the character 'mi-jin' is declared but nothing uses it; hint: use it in a "
+        "condition, an effect or a text, or remove it [unused]",
+        "story.yaml:7:3: warning: the item 'spoon' is declared but nothing uses it; hint: use it in a condition, "
+        "an effect or a text, or remove it [unused]",
+        "story.yaml:17:9: warning: this choice leads back to 'a' and changes nothing, so the player sees the same "
+        "scene again; hint: add an effect or another goto [self-loop]",
+        "story.yaml:19:45: warning: adds 9 to noise, more than its whole range 0..3; it will be clamped "
+        "[counter-range]",
+        "story.yaml:20:38: warning: `noise > 5` is false in every reachable state where it is tested, so what it "
+        "guards never happens; hint: check its names and numbers [never-true]",
+        "story.yaml:24:32: warning: `true or lit` is true in every reachable state where it is tested; hint: drop "
+        "the `if`, or check what it should test [always-true]",
+        "story.yaml:25:42: warning: sets noise to 7, outside its range 0..3; it will be clamped [counter-range]",
+        "story.yaml:29:3: error: no path reaches the node 'lost' [unreachable-node]",
+        "story.yaml:31:13: error: no path reaches the ending 'lost' [unreachable-ending]",
+    ])
+    assert all(p.rule in RULES and p.level == RULES[p.rule].level for p in problems)
+
+
+DEAD_END_AND_TRAP = """\
+title: Traps
+start: a
+flags:
+  lit: {}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: lamp, text: Lamp, do: [{set: lit}], goto: dark}
+      - {id: maze, text: Maze, goto: m1}
+      - {id: home, text: Home, goto: home}
+  dark:
+    text: Dark.
+    choices:
+      - {id: feel, text: Feel your way, if: not lit, goto: home}
+  m1:
+    text: M1.
+    choices: [{id: on, text: On, goto: m2}]
+  m2:
+    text: M2.
+    choices: [{id: back, text: Back, goto: m1}]
+  home:
+    text: Home.
+    ending: {title: Home}
+"""
+
+
+def test_dead_end_and_trap(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": DEAD_END_AND_TRAP})
+    lines = [line for line in rule_lines(directory, check_story(load(directory))) if "error" in line]
+    assert lines == [
+        "story.yaml:12:3: error: no choice is offered at 'dark' in a reachable state, and it is not an ending "
+        "(shortest path: 1 choices; `explore --exhaustive --emit DIR` writes it) [dead-end]",
+        "story.yaml:16:3: error: from 'm1' no ending can be reached: every path loops through 'm1', 'm2' "
+        "(shortest path: 1 choices; `explore --exhaustive --emit DIR` writes it) [trap]",
+    ]
+
+
+def test_incomplete_search_falls_back_to_the_graph(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": RULED})
+    lines = rule_lines(directory, check_story(load(directory), max_states=2))
+    assert "story.yaml:1:1: warning: the state search stopped after 2 states (--max-states); dead ends, traps " \
+           "and unreachable endings were looked for only there [search-incomplete]" in lines
+    assert "story.yaml:29:3: error: no chain of gotos from 'a' reaches 'lost'; hint: add a choice that leads " \
+           "here, or remove it [graph-unreachable]" in lines
+
+
+def test_exit_codes_strict_and_json(tmp_path, capsys):
+    warn_only = RULED.replace("  lost:\n    text: Lost.\n    ending: {title: Lost}\n", "")
+    directory = write_story(tmp_path, {"story.yaml": warn_only})
+    assert main(["check", str(directory)]) == 0
+    assert main(["check", str(directory), "--strict"]) == 1
+    capsys.readouterr()
+    assert main(["check", str(directory), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["errors"] == 0 and data["warnings"] == 7
+    first = data["problems"][0]
+    assert first == {"path": f"{directory}/story.yaml", "line": 4, "column": 3, "level": "warning",
+                     "message": first["message"], "rule": "unused"}
+    errors = write_story(tmp_path / "e", {"story.yaml": RULED})
+    assert main(["check", str(errors)]) == 1
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = story_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_every_campaign_file_is_valid_against_the_schema(validator):
+    files = sorted((ROOT / "story").rglob("*.yaml"))
+    assert files
+    for path in files:
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        assert errors == [], f"{path}: {[e.message for e in errors]}"
+
+
+@pytest.mark.parametrize("document, fragment", [
+    ({"nodes": {"a": {"text": "x", "choises": []}}}, "'choises' was unexpected"),
+    ({"nodes": {"a": {"text": "x"}}}, "is not valid under any of the given schemas"),
+    ({"nodes": {"a": {"text": "x", "ending": {"title": "t"}, "choices": []}}}, "is valid under each of"),
+    ({"nodes": {"a": {"text": "x", "choices": [{"text": "t", "goto": "b", "random": []}]}}}, "is valid under each"),
+    ({"nodes": {"a": {"text": "x", "choices": [{"text": "t", "goto": "b", "do": [{"gain": "k", "lose": "k"}]}]}}},
+     "has too many properties"),
+    ({"nodes": {"a": {"text": "x", "choices": [{"text": "t", "goto": "b", "do": [{"teleport": "k"}]}]}}},
+     "'teleport' was unexpected"),
+    ({"counters": {"noise": {"min": "low", "max": 3}}}, "'low' is not of type 'integer'"),
+    ({"characters": {"on-jo": {"name": "On-jo", "fate": "lost"}}}, "'lost' is not one of"),
+    ({"nodes": {"9lives": {"text": "x", "ending": {"title": "t"}}}}, "does not match"),
+])
+def test_broken_files_fail_the_schema(validator, document, fragment):
+    messages = [e.message for e in validator.iter_errors(document)]
+    assert any(fragment in m for m in messages), messages
+
+
+def test_schema_command_and_the_committed_copy_match_the_spec(capsys):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == story_schema()
+    committed = json.loads((ROOT / "docs" / "story.schema.json").read_text())
+    assert committed == printed, "docs/story.schema.json is stale: run `aoud-adventure schema > docs/story.schema.json`"
+    assert printed["$defs"]["node"]["properties"]["choices"]["description"] == "The choices offered here."
+
+
+# -- graph -------------------------------------------------------------------------------------
+
+GRAPHED = """\
+title: Graph
+start: a
+items:
+  key: {name: key}
+triggers:
+  - {if: has key, goto: end}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: key, text: Key, if: not has key, do: [{gain: key}], goto: b}
+      - id: coin
+        text: Coin
+        random:
+          - {weight: 2, goto: b}
+          - {weight: 1, goto: end}
+  b:
+    text: B.
+    choices: [{text: "Say \\"hi\\"", goto: end}]
+  end:
+    text: End.
+    ending: {title: The End}
+"""
+
+
+def test_dot_graph(tmp_path):
+    story = load(write_story(tmp_path, {"story.yaml": GRAPHED}))
+    dot = to_dot(story)
+    assert '"a" [label="a", style="rounded,bold,filled", fillcolor="#d9ead3", peripheries=2];' in dot
+    assert '"end" [label="end\\nThe End", shape=doubleoctagon' in dot
+    assert '"a" -> "b" [label="key", style=dashed];' in dot
+    assert '"a" -> "b" [label="coin (2/3)", style=dotted, color="#1155cc"];' in dot
+    assert '"*" -> "end" [label="has key", style=bold, color="#cc0000"];' in dot
+    assert '"b" -> "end" [label="Say \\"hi\\""];' in dot
+    assert "subgraph cluster_0" in dot and 'label="story.yaml"' in dot
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed (CI installs it)")
+def test_dot_renders_with_graphviz(tmp_path):
+    for story_dir in (write_story(tmp_path, {"story.yaml": GRAPHED}), ROOT / "story"):
+        rendered = subprocess.run(["dot", "-Tsvg"], input=to_dot(load(story_dir)), capture_output=True, text=True,
+                                  timeout=120)
+        assert rendered.returncode == 0, rendered.stderr
+        assert rendered.stdout.lstrip().startswith("<?xml") and "<svg" in rendered.stdout
+
+
+def test_mermaid_graph(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": GRAPHED})
+    text = to_mermaid(load(directory))
+    assert text.startswith("flowchart LR\n")
+    assert '    n_a(["START a"])' in text and '    n_end(("end: The End"))' in text
+    assert '  n_a -.->|"if key"| n_b' in text and '  n_a -.->|"random coin (2/3)"| n_b' in text
+    assert '  any ==>|"has key"| n_end' in text
+    assert '  n_b -->|"Say #quot;hi#quot;"| n_end' in text
+    assert main(["graph", str(directory), "--format", "mermaid"]) == 0
+    assert capsys.readouterr().out == text
