@@ -250,7 +250,10 @@ def test_check_json_and_clean_story(story_dir, capsys):
     import json
     d = story_dir({"story.yaml": HEAD + "nodes:\n  a:\n    text: Hi.\n    ending: {title: E}\n"})
     assert main(["check", str(d), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"problems": [], "errors": 0, "warnings": 0}
+    data = json.loads(capsys.readouterr().out)
+    assert (data["errors"], data["warnings"]) == (0, 4)
+    assert [(p["rule"], p["line"]) for p in data["problems"]] == [("unused", 4), ("unused", 6), ("unused", 8),
+                                                                  ("unused", 10)]
 
 
 def test_missing_directory_is_a_located_error(tmp_path, capsys):
