@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--continue", dest="resume", action="store_true", help="resume the latest save")
     resume.add_argument("--load", metavar="SLOT", help="resume a named save")
     play.add_argument("--record", metavar="FILE", help="write the session as a replay script when it ends")
+    preset = play.add_argument_group("trying a scene (writers)", "start at a node with a preset state")
+    preset.add_argument("--from", dest="from_node", metavar="NODE", help="start at this node")
+    preset.add_argument("--give", action="append", metavar="ITEM", help="carry this item (repeatable)")
+    preset.add_argument("--fate", action="append", metavar="CHAR=FATE", help="e.g. on-jo=in-group (repeatable)")
+    preset.add_argument("--flag", action="append", metavar="FLAG", help="set this flag (repeatable)")
+    preset.add_argument("--counter", action="append", metavar="NAME=N", help="e.g. noise=4 (repeatable)")
+    preset.add_argument("--infection", action="append", metavar="WHO=STAGE",
+                        help="clean, carrier, or choices since the bite: you=5 (repeatable)")
 
     check = sub.add_parser("check", help="report every problem in a story")
     check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
@@ -189,7 +197,20 @@ def cmd_play(args) -> int:
         return 1
     save_dir = saves.save_dir(args.save_dir)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    game = Game(story, save_dir, seed)
+    start = None
+    presets = (args.give, args.fate, args.flag, args.counter, args.infection)
+    if args.from_node is not None or any(presets):
+        from .preset import PresetError, parse_pairs, preset_state
+
+        try:
+            start = preset_state(story, args.from_node or story.start, seed, items=args.give or (),
+                                 fates=parse_pairs(args.fate, "--fate"), flags=args.flag or (),
+                                 counters=parse_pairs(args.counter, "--counter"),
+                                 infection=parse_pairs(args.infection, "--infection"))
+        except PresetError as err:
+            print(f"aoud-adventure play: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    game = Game(story, save_dir, seed, start)
     plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
     if args.load is not None:
         try:

@@ -9,7 +9,8 @@ from . import present, saves
 from .model import Story
 from .runtime import render
 from .saves import AUTOSAVE, SaveError
-from .session import Session
+from .preset import PresetError, decode_state
+from .session import Session, describe_restore, restore
 
 QUICKSAVE = "quicksave"
 
@@ -17,10 +18,10 @@ QUICKSAVE = "quicksave"
 class Game:
     """One player's game: a Session plus the files it keeps (saves, autosave, gallery)."""
 
-    def __init__(self, story: Story, save_dir, seed: int):
+    def __init__(self, story: Story, save_dir, seed: int, start=None):
         self.story = story
         self.save_dir = Path(save_dir)
-        self.session = Session(story, seed)
+        self.session = Session(story, seed, start)
         self.newly_found = False
         self.notes: list = []  # what the last action should tell the player
 
@@ -86,6 +87,28 @@ class Game:
         problems = self.autosave()  # so that Continue resumes what was just loaded
         return " ".join([restored.message, *problems])
 
+    def reload(self) -> str:
+        """Read the story again from disk and replay this game's choices on it, as far as they still fit."""
+        from .loader import load_story
+
+        story, problems = load_story(self.story.root)
+        if story is None:
+            errors = [str(p) for p in problems if p.level == "error"]
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            return ("The story now has errors, so the game goes on with the version already loaded:\n"
+                    + "\n".join(errors[:3]) + more)
+        old = self.session
+        start = None
+        if old.preset:
+            try:
+                start = decode_state(story, saves.encode_state(self.story, old.history[0]), old.seed)
+            except PresetError as err:
+                return f"Not reloaded: the state this game started from no longer fits the story ({err})."
+        session, divergence = restore(story, old.seed, old.log, start)
+        self.story, self.session = story, session
+        self.autosave()
+        return describe_restore("Reloaded the story", len(old.log), divergence, session.state.turn)
+
     def undo(self) -> str:
         if not self.session.undo():
             return "There is nothing to undo: this is the start."
@@ -94,8 +117,10 @@ class Game:
 
     def ending_lines(self) -> list:
         ending = self.session.node.ending
-        found = len(set(saves.read_gallery(self.save_dir, self.story)) & set(self.story.endings))
-        return present.ending_report(self.story, self.session.history, ending, self.newly_found, found)
+        gallery = set(saves.read_gallery(self.save_dir, self.story))
+        found = len(gallery & set(self.story.endings))
+        return present.ending_report(self.story, self.session.history, ending, self.newly_found, found,
+                                     ending.id in gallery)
 
     def gallery_lines(self) -> list:
         found = saves.read_gallery(self.save_dir, self.story)

@@ -75,6 +75,13 @@ class PlainPlayer:
                 if game.session.ended:
                     self.show_ending()
                     return 0
+            elif word == "reload":
+                self.say(game.reload())
+                self.say()
+                self.show_scene()
+                if game.session.ended:
+                    self.show_ending()
+                    return 0
             elif word == "undo":
                 self.say(game.undo())
                 self.say()

@@ -18,6 +18,7 @@ HELP = """Commands (type the word, or in the full-screen game press the key in b
   undo         take back the last choice, as often as you like    [u]
   status       where you are, who is with you, your infection     [t]
   inventory    what you carry                                     [i]
+  reload       read the story files again after an edit (writers) [r]
   help         this list                                          [h or ?]
   quit         leave the game (your progress is autosaved)        [q]"""
 
@@ -99,7 +100,8 @@ def changes(story: Story, before: GameState, after: GameState) -> list:
     return notes
 
 
-def ending_report(story: Story, session_states: list, ending, newly_found: bool, found: int) -> list:
+def ending_report(story: Story, session_states: list, ending, newly_found: bool, found: int,
+                  in_gallery: bool = True) -> list:
     """The ending screen: title, epilogue, the run's statistics, and the gallery count."""
     state = session_states[-1]
     total = len(story.endings)
@@ -114,7 +116,8 @@ def ending_report(story: Story, session_states: list, ending, newly_found: bool,
         f"With you at the end: {join_names(alive) if alive else 'no one'}",
         f"Lost: {join_names(lost) if lost else 'no one'}",
         "Carried out: " + (join_names([story.item_by_id[i].name for i in sorted(state.items)]) or "nothing"),
-        ("New ending found! " if newly_found else "Ending already found. ") + f"Endings found: {found} of {total}.",
+        ("New ending found! " if newly_found else "Ending already found. " if in_gallery else "")
+        + f"Endings found: {found} of {total}.",
     ]
     return lines
 

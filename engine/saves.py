@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 from .model import Story
-from .session import LogEntry, Session
+from .preset import PresetError, decode_state
+from .session import LogEntry, Session, describe_restore, restore
 from .state import CARRIER, CLEAN, GameState
 
 SAVE_FORMAT = "aoud-adventure-save"
@@ -94,6 +95,7 @@ def encode(session: Session, slot: str) -> dict:
         "saved_at": time.time(),
         "log": [e.as_dict() for e in session.log],
         "state": encode_state(story, session.state),
+        **({"start": encode_state(story, session.history[0])} if session.preset else {}),
     }
 
 
@@ -186,8 +188,13 @@ def read_save(directory, slot: str, story: Story) -> Restored:
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise SaveError(f"{shown!r} has no seed; it may be damaged")
     log = _read_log(data.get("log"), shown)
-    session = Session(story, seed)
-    divergence = session.replay(log)
+    start = None
+    if "start" in data:
+        try:
+            start = decode_state(story, data["start"], seed)
+        except PresetError as err:
+            raise SaveError(f"{shown!r} starts from a state this story cannot have: {err}") from None
+    session, divergence = restore(story, seed, log, start)
     same_story = meta.get("hash") == story.content_hash
     if same_story:
         if divergence is not None:
@@ -198,13 +205,8 @@ def read_save(directory, slot: str, story: Story) -> Restored:
             raise SaveError(f"{shown!r} records a state its own choices do not lead to; it may have been edited "
                             "by hand")
         return Restored(session, f"Loaded {slot!r}: turn {session.state.turn}.", True)
-    if divergence is None:
-        msg = (f"The story has changed since {slot!r} was saved; all {len(log)} choices were replayed and "
-               f"the game resumes at turn {session.state.turn}.")
-        return Restored(session, msg, False)
-    msg = (f"The story has changed since {slot!r} was saved: resumed after {divergence.step - 1} of {len(log)} "
-           f"choices, because at choice {divergence.step} {divergence.reason}.")
-    return Restored(session, msg, False)
+    what = f"The story has changed since {slot!r} was saved"
+    return Restored(session, describe_restore(what, len(log), divergence, session.state.turn), False)
 
 
 def _read_log(log, shown: str) -> list:

@@ -34,10 +34,11 @@ class Divergence:
 class Session:
     """The states of one run so far (for undo), the choices that led there, and the seed."""
 
-    def __init__(self, story: Story, seed: int):
+    def __init__(self, story: Story, seed: int, start: Optional[GameState] = None):
         self.story = story
         self.seed = seed
-        self.history: list = [runtime.start(story, seed)]
+        self.preset = start is not None  # started somewhere other than the story's start (play --from)
+        self.history: list = [start if start is not None else runtime.start(story, seed)]
         self.turns: list = [None]  # the Turn that produced each state (None for the start)
         self.log: list = []
 
@@ -102,3 +103,16 @@ class Session:
             except runtime.StoryRuntimeError as err:
                 return Divergence(n, str(err))
         return None
+
+
+def restore(story: Story, seed: int, log: list, start: Optional[GameState] = None) -> tuple:
+    """A session rebuilt by replaying `log` from the start; (session, Divergence or None)."""
+    session = Session(story, seed, start)
+    return session, session.replay(log)
+
+
+def describe_restore(what: str, total: int, divergence: Optional[Divergence], turn: int) -> str:
+    if divergence is None:
+        return f"{what}: all {total} choices were replayed and the game resumes at turn {turn}."
+    return (f"{what}: resumed after {divergence.step - 1} of {total} choices, because at choice "
+            f"{divergence.step} {divergence.reason}.")

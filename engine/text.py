@@ -15,9 +15,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    """Join the lines of each paragraph; keep blank lines between paragraphs."""
-    paragraphs = _PARAGRAPH.split(text.strip())
-    return "\n\n".join(_SPACE.sub(" ", p).strip() for p in paragraphs if p.strip())
+    """Join the lines of each paragraph; keep blank lines between paragraphs.
+
+    A paragraph that starts with a substitution (`{group} made it.`) gets a capital letter.
+    """
+    paragraphs = (_SPACE.sub(" ", p).strip() for p in _PARAGRAPH.split(text.strip()))
+    return "\n\n".join(p[0].upper() + p[1:] for p in paragraphs if p)
 
 
 def parse_template(source: str, names: Names, where: Location, locate) -> tuple[Template, list]:

@@ -313,6 +313,11 @@ class FullScreenPlayer:
         self.notes = []
         self.show("play")
 
+    def reload(self) -> None:
+        self.message = self.game.reload()
+        self.notes = []
+        self.show("play")
+
     def to_title(self) -> None:
         self.message, self.in_game = "", False
         self.show("title")
@@ -338,7 +343,7 @@ class FullScreenPlayer:
     def commands(self) -> dict:
         story, state = self.game.story, self.game.state
         return {
-            "s": self.ask_slot, "l": self.pick_save, "u": self.undo, "q": self.quit,
+            "s": self.ask_slot, "l": self.pick_save, "u": self.undo, "q": self.quit, "r": self.reload,
             "i": lambda: self.open("Inventory", present.inventory_lines(story, state)),
             "t": lambda: self.open("Status", present.status_lines(story, state)),
             "h": self.show_help, "?": self.show_help,
