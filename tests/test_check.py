@@ -1,6 +1,7 @@
 """The writer's check (each rule at its exact PATH:LINE:COL), the JSON Schema, and the story graph."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -149,6 +150,18 @@ def test_exit_codes_strict_and_json(tmp_path, capsys):
 # -- schema ------------------------------------------------------------------------------------
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """YAML as editors read it (1.2): only true/false are booleans, so `on`, `yes`, `no` stay text."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
 @pytest.fixture(scope="module")
 def validator():
     schema = story_schema()
@@ -160,7 +173,7 @@ def test_every_campaign_file_is_valid_against_the_schema(validator):
     files = sorted((ROOT / "story").rglob("*.yaml"))
     assert files
     for path in files:
-        errors = list(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        errors = list(validator.iter_errors(yaml.load(path.read_text(encoding="utf-8"), Loader=Yaml12Loader)))
         assert errors == [], f"{path}: {[e.message for e in errors]}"
 
 
