@@ -95,7 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    # A terminal that cannot show a character (an ASCII-only locale) gets '?' instead of a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv=None) -> int:
+    _tolerant_output()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "play")
@@ -127,9 +138,9 @@ def main(argv=None) -> int:
 
             return cmd_explore(args)
         return cmd_play(args)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: the game autosaves after every choice, so nothing is lost
+        print("\nInterrupted; your progress is autosaved.", file=sys.stderr)
+        return 0
     except BrokenPipeError:
         _quiet_stdout()
         return 0
@@ -211,7 +222,9 @@ def cmd_play(args) -> int:
             print(f"aoud-adventure play: {err}", file=sys.stderr)
             return EXIT_USAGE
     game = Game(story, save_dir, seed, start)
-    plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+    # A dumb terminal cannot draw the full-screen player; plain mode reads the same everywhere.
+    plain = (args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+             or os.environ.get("TERM", "") in ("dumb", "unknown"))
     if args.load is not None:
         try:
             saves.check_slot(args.load)

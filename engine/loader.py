@@ -20,10 +20,7 @@ from .model import (
 )
 from .problems import Problem, StoryError, sort_key
 
-try:  # libyaml is several times faster; fall back to the pure-Python parser when it is absent
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _SafeLoader
+from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MANIFEST_NAME = "story.yaml"
@@ -157,6 +154,11 @@ class _Loader:
             return
         if source.startswith("\ufeff"):
             source = source[1:]
+        deep = too_deep(source, data)
+        if deep is not None:
+            self.error(Location(shown, deep[0], deep[1]), f"expected mappings and lists nested at most {MAX_DEPTH} "
+                       f"deep, found deeper nesting here", "too-deep")
+            return
         try:
             documents = list(yaml.compose_all(source, Loader=_SafeLoader))
         except yaml.MarkedYAMLError as err:

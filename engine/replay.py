@@ -14,10 +14,7 @@ from .model import FATES, PLAYER, STAGES, Story
 from .session import Session
 from .state import stage
 
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _SafeLoader
+from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
 
 _STD = "tag:yaml.org,2002:"
 _CONSTRUCT = yaml.constructor.SafeConstructor()
@@ -84,6 +81,10 @@ def parse_script(path, text: Optional[str] = None) -> Script:
             raise ScriptError(shown, 1, "no such replay script") from None
         except (OSError, UnicodeDecodeError) as err:
             raise ScriptError(shown, 1, f"cannot read this script: {err}") from None
+    deep = too_deep(text)
+    if deep is not None:
+        raise ScriptError(shown, deep[0], f"expected mappings and lists nested at most {MAX_DEPTH} deep, found "
+                          "deeper nesting here")
     try:
         root = yaml.compose(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as err:
