@@ -30,6 +30,7 @@ RULES = {r.id: r for r in (
     Rule("unused", "warning", "a declared character, item, flag or counter that nothing uses"),
     Rule("counter-range", "warning", "an effect that would take a counter past its declared min or max"),
     Rule("self-loop", "warning", "a choice that leads back to its own node and changes nothing"),
+    Rule("no-turn-target", "warning", "the player can be bitten but infection.on_player_turned is not set"),
     Rule("search-incomplete", "warning", "the state search stopped at its limit; state rules are partial"),
     Rule("graph-unreachable", "error", "a node that no chain of gotos from the start reaches"),
 )}
@@ -38,7 +39,7 @@ RULES = {r.id: r for r in (
 def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
     """Every problem the rules find, sorted by place."""
     problems: list = []
-    for rule in (unused_declarations, self_loops, counter_ranges):
+    for rule in (unused_declarations, self_loops, counter_ranges, player_turn_target):
         problems.extend(rule(story))
     problems.extend(state_rules(story, max_states))
     problems.sort(key=sort_key)
@@ -136,6 +137,17 @@ def _all_effects(story: Story):
     for trigger in story.triggers:
         for e in trigger.effects:
             yield e, None
+
+
+def player_turn_target(story: Story) -> Iterator[Problem]:
+    if story.infection.on_player_turned is not None:
+        return
+    for effect, _ in _all_effects(story):
+        if effect.op == "bite" and effect.target == "you":
+            yield _problem("no-turn-target", effect.where, "the player can be bitten here, but nothing happens when "
+                           "their clock runs out; hint: set infection.on_player_turned in story.yaml to the node of "
+                           "that ending")
+            return
 
 
 def graph_reachable(story: Story) -> set:

@@ -13,7 +13,6 @@ from . import __version__
 from .loader import load_story
 from .problems import Problem
 
-SUBCOMMANDS = ("play", "check", "replay", "explore")
 EXIT_USAGE = 2
 
 
@@ -138,9 +137,12 @@ def main(argv=None) -> int:
 
             return cmd_explore(args)
         return cmd_play(args)
-    except KeyboardInterrupt:  # Ctrl-C: the game autosaves after every choice, so nothing is lost
-        print("\nInterrupted; your progress is autosaved.", file=sys.stderr)
-        return 0
+    except KeyboardInterrupt:
+        if args.command in (None, "play"):  # the game autosaves after every choice, so nothing is lost
+            print("\nInterrupted; your progress is autosaved.", file=sys.stderr)
+            return 0
+        print("\nInterrupted.", file=sys.stderr)
+        return 130  # a tool stopped half-way has not passed
     except BrokenPipeError:
         _quiet_stdout()
         return 0
@@ -179,7 +181,8 @@ def cmd_check(args) -> int:
         sys.stdout.flush()  # the summary goes to stderr; keep it after the problems
         summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         if story is not None:
-            summary = f"{directory}: {len(story.nodes)} nodes, {len(story.endings)} endings; " + summary
+            n, e = len(story.nodes), len(story.endings)
+            summary = f"{directory}: {n} node{'s' * (n != 1)}, {e} ending{'s' * (e != 1)}; " + summary
         print(summary, file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0
 

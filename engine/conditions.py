@@ -183,10 +183,10 @@ class _Parser:
                 raise ConditionError(
                     f"expected a fate or an infection stage after `{nvalue}`, found {word or 'the end'!r}", woff
                 )
-            if word in FATE_WORDS:
+            if word in STAGE_WORDS and (value == PLAYER or word not in FATE_WORDS):
+                tree = ("stage", value, word, off)  # `you are turned` asks about your stage: you have no fate
+            elif word in FATE_WORDS:
                 tree = ("fate", value, word, off)
-            elif word in STAGE_WORDS:
-                tree = ("stage", value, word, off)
             else:
                 raise ConditionError(
                     f"expected a fate ({', '.join(sorted(FATE_WORDS))}) or an infection stage "

@@ -61,7 +61,8 @@ def to_dot(story: Story) -> str:
 
 
 def _mid(node_id: str) -> str:
-    return "n_" + "".join(c if c.isalnum() else "_" for c in node_id)
+    # Mermaid ids allow only [A-Za-z0-9_]; escape the rest reversibly so `a.b` and `a_b` stay apart.
+    return "n_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in node_id)
 
 
 def _mtext(text: str) -> str:

@@ -592,7 +592,10 @@ class _Loader:
         if name in pool:
             return True
         found = self.names.kind_of(name)
-        if found is not None and found != kind:
+        if name == PLAYER:
+            self.error(self.at(file, node), f"`you` is the player, not {_a(kind)}; hint: `you` can be bitten, cured "
+                       "or made a carrier, and tested with `you are ...`", "wrong-kind")
+        elif found is not None and found != kind:
             self.error(self.at(file, node), f"{name!r} is {_a(found)}, not {_a(kind)}", "wrong-kind")
         else:
             hint = _did_you_mean(name, pool) or f"; hint: declare it under {kind}s: in story.yaml"

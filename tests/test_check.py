@@ -263,3 +263,25 @@ def test_mermaid_graph(tmp_path, capsys):
     assert '  n_b -->|"Say #quot;hi#quot;"| n_end' in text
     assert main(["graph", str(directory), "--format", "mermaid"]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_a_bite_without_a_turning_target_is_warned(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": """\
+title: Bite
+start: a
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: bite, text: Bite, do: [{bite: you}], goto: b}
+  b:
+    text: B.
+    choices: [{id: end, text: End, if: you are turned, goto: end}, {id: wait, text: Wait, goto: b}]
+  end:
+    text: End.
+    ending: {title: End}
+"""})
+    lines = [line for line in rule_lines(directory, check_story(load(directory))) if "no-turn-target" in line]
+    assert lines == ["story.yaml:7:44: warning: the player can be bitten here, but nothing happens when their clock "
+                     "runs out; hint: set infection.on_player_turned in story.yaml to the node of that ending "
+                     "[no-turn-target]"]

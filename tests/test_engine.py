@@ -92,6 +92,8 @@ def take(story, state, key):
     ("noise <= -1", False),
     ("turn == 0", True),
     ("you are clean", True),
+    ("you are turned", False),
+    ("not you are turned", True),
     ("you are infected", False),
     ("has tag and with on-jo", True),
     ("has mop or with on-jo", True),

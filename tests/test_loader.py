@@ -260,3 +260,14 @@ def test_missing_directory_is_a_located_error(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope")]) == 1
     assert capsys.readouterr().out == f"{tmp_path}/nope:1:1: error: expected a story directory, found nothing at " \
                                       "this path [no-story]\n"
+
+
+def test_you_is_the_player_not_a_character(problems_of):
+    assert one(problems_of, """\
+nodes:
+  a:
+    text: Hi.
+    choices:
+      - {text: Go, do: [{join: you}], goto: a}
+""") == ["story.yaml:15:32: error: `you` is the player, not a character; hint: `you` can be bitten, cured or made "
+         "a carrier, and tested with `you are ...` [wrong-kind]"]
