@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -156,56 +157,88 @@ def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverag
 # -- exhaustive ----------------------------------------------------------------------------
 
 
-class _Projection:
-    """The part of a state that can change what happens next, node by node.
+def _overwritten(effects) -> set:
+    """Names whose value after these effects does not depend on their value before."""
+    out: set = set()
+    for e in effects:
+        if e.op in ("gain", "lose", "set", "clear"):
+            out.add(e.target)
+    return out
 
-    A variable is kept in a state's identity only if some condition that can still be
-    evaluated from the state's node reads it (a backward liveness analysis over the node
-    graph; triggers and the turning of the player count from everywhere). Text is left
-    out: it changes what is shown, not where the story can go. The player's infection
-    clock is always kept, because it moves the player by itself.
+
+def _liveness(story: Story) -> dict:
+    """For each node, the names a condition may still read from there (backward, per edge).
+
+    Along an edge, what the choice, the outcome and the target's entry effects overwrite is
+    dead before the edge: whatever value it had cannot be read.
+    """
+    reads: dict = {}
+    edges: dict = {}  # node -> [(target, names overwritten on the way)]
+    for node in story.nodes.values():
+        names: set = set()
+        out: list = []
+        for choice in node.choices:
+            if choice.condition is not None:
+                names |= choice.condition.names
+            if choice.goto is not None:
+                out.append((choice.goto, _overwritten(choice.effects)))
+            for outcome in choice.outcomes:
+                if outcome.condition is not None:
+                    names |= outcome.condition.names
+                out.append((outcome.goto, _overwritten(choice.effects) | _overwritten(outcome.effects)))
+        reads[node.id] = names
+        edges[node.id] = out
+    everywhere: set = set()
+    jumps: list = []
+    for trigger in story.triggers:
+        everywhere |= trigger.condition.names
+        jumps.append((trigger.goto, _overwritten(trigger.effects)))
+    if story.infection.on_player_turned:
+        jumps.append((story.infection.on_player_turned, set()))
+    entry_kills = {n.id: _overwritten(n.effects) for n in story.nodes.values()}
+    for node_id in edges:
+        edges[node_id] = edges[node_id] + jumps
+    live = {n: set(r) | everywhere for n, r in reads.items()}
+    preds: dict = {n: [] for n in edges}
+    for n, out in edges.items():
+        for target, killed in out:
+            preds[target].append((n, killed | entry_kills[target]))
+    work = list(edges)
+    while work:
+        n = work.pop()
+        for p, killed in preds[n]:
+            flows = live[n] - killed
+            if not flows <= live[p]:
+                live[p] |= flows
+                work.append(p)
+    return live
+
+
+class _Projection:
+    """A state's identity for the search: what can still change what happens next, packed in one int.
+
+    A variable is kept only if some condition that can still be evaluated from the state's
+    node reads it (a backward liveness analysis over the node graph; triggers and the
+    turning of the player count from everywhere). Text is left out: it changes what is
+    shown, not where the story can go. The player's infection clock is always kept. The
+    key unpacks to an equivalent state: what it leaves out is set to its start value,
+    which no later condition can tell apart.
     """
 
     def __init__(self, story: Story):
-        reads: dict = {}
-        succ: dict = {}
-        for node in story.nodes.values():
-            names: set = set()
-            targets: set = set()
-            for choice in node.choices:
-                if choice.condition is not None:
-                    names |= choice.condition.names
-                for outcome in choice.outcomes:
-                    if outcome.condition is not None:
-                        names |= outcome.condition.names
-                targets.update(choice.targets)
-            reads[node.id] = names
-            succ[node.id] = targets
-        everywhere: set = set()
-        jumps: set = set()
-        for trigger in story.triggers:
-            everywhere |= trigger.condition.names
-            jumps.add(trigger.goto)
-        if story.infection.on_player_turned:
-            jumps.add(story.infection.on_player_turned)
-        for node_id in succ:
-            succ[node_id] |= jumps
-        live = {n: set(r) | everywhere for n, r in reads.items()}
-        preds: dict = {n: set() for n in succ}
-        for n, targets in succ.items():
-            for t in targets:
-                preds[t].add(n)
-        work = list(succ)
-        while work:
-            n = work.pop()
-            for p in preds[n]:
-                if not live[n] <= live[p]:
-                    live[p] |= live[n]
-                    work.append(p)
+        self.story = story
+        live = _liveness(story)
         self.read = set().union(*live.values()) if live else set()
-        self.by_node: dict = {}
-        shared: dict = {}
-        for n, names in live.items():
+        self.node_ids = list(story.nodes)
+        longest = max([story.person_turns("you")] + [story.person_turns(c.id) for c in story.characters])
+        self.clock_bits = (longest + 2).bit_length()  # a clock is -2 (carrier), -1 (clean) or 0..turns
+        self.clock_mask = (1 << self.clock_bits) - 1
+        self.node_bits = max(1, len(self.node_ids).bit_length())
+        self.node_mask = (1 << self.node_bits) - 1
+        self.by_node: dict = {}  # node id -> (items, flags, counters, people, turn) that stay in the key
+        self.layouts: list = []  # node index -> how to pack and unpack its states
+        for index, n in enumerate(self.node_ids):
+            names = live[n]
             spec = (
                 frozenset(i.id for i in story.items if i.id in names),
                 frozenset(f.id for f in story.flags if f.id in names),
@@ -213,44 +246,120 @@ class _Projection:
                 tuple(i for i, c in enumerate(story.characters) if c.id in names),
                 "turn" in names,
             )
-            self.by_node[n] = shared.setdefault(spec, spec)
+            self.by_node[n] = spec
+            self.layouts.append(self._layout(index, spec))
+        self.index = {n: i for i, n in enumerate(self.node_ids)}
+        self.start_counters = tuple(c.start for c in story.counters)
+        self.start_fates = tuple(c.fate for c in story.characters)
 
-    def key(self, state) -> tuple:
-        items, flags, counters_at, people, turn = self.by_node[state.node]
-        fates = state.fates
-        infection = state.infection
-        counters = state.counters
-        return (
-            state.node,
-            state.items & items,
-            state.flags & flags,
-            tuple(counters[i] for i in counters_at),
-            tuple(fates[i] for i in people),
-            (infection[0], *(infection[i + 1] for i in people)),
-            state.turn if turn else 0,
+    def _layout(self, index: int, spec) -> tuple:
+        items, flags, counters, people, turn = spec
+        shift = self.node_bits
+        item_bits = []
+        for name in sorted(items):
+            item_bits.append((name, 1 << shift))
+            shift += 1
+        flag_bits = []
+        for name in sorted(flags):
+            flag_bits.append((name, 1 << shift))
+            shift += 1
+        counter_fields = []
+        for i in counters:
+            c = self.story.counters[i]
+            width = max(1, (c.max - c.min).bit_length())
+            counter_fields.append((i, c.min, shift, (1 << width) - 1))
+            shift += width
+        person_fields = []
+        for i in people:
+            person_fields.append((i, shift))  # 3 bits of fate, then the clock (+2)
+            shift += 3 + self.clock_bits
+        clock_shift = shift
+        shift += self.clock_bits
+        turn_shift = shift if turn else None
+        return (index, tuple(item_bits), tuple(flag_bits), tuple(counter_fields), tuple(person_fields), clock_shift,
+                turn_shift)
+
+    def pack(self, state) -> int:
+        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[self.index[state.node]]
+        key = index
+        held = state.items
+        for name, bit in items:
+            if name in held:
+                key |= bit
+        raised = state.flags
+        for name, bit in flags:
+            if name in raised:
+                key |= bit
+        values = state.counters
+        for i, low, shift, _ in counters:
+            key |= (values[i] - low) << shift
+        fates, infection = state.fates, state.infection
+        for i, shift in people:
+            key |= (_FATE_CODE[fates[i]] | ((infection[i + 1] + 2) << 3)) << shift
+        key |= (infection[0] + 2) << clock_shift
+        if turn_shift is not None:
+            key |= state.turn << turn_shift
+        return key
+
+    def unpack(self, key: int):
+        from .state import GameState
+
+        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[key & self.node_mask]
+        values = list(self.start_counters)
+        for i, low, shift, mask in counters:
+            values[i] = low + ((key >> shift) & mask)
+        fates = list(self.start_fates)
+        infection = [-1] * (1 + len(fates))
+        for i, shift in people:
+            field = key >> shift
+            fates[i] = FATES_BY_CODE[field & 7]
+            infection[i + 1] = ((field >> 3) & self.clock_mask) - 2
+        infection[0] = ((key >> clock_shift) & self.clock_mask) - 2
+        return GameState(
+            node=self.node_ids[index],
+            items=frozenset(name for name, bit in items if key & bit),
+            flags=frozenset(name for name, bit in flags if key & bit),
+            counters=tuple(values),
+            fates=tuple(fates),
+            infection=tuple(infection),
+            rng=0,
+            turn=key >> turn_shift if turn_shift is not None else 0,
         )
+
+    def key(self, state) -> int:
+        return self.pack(state)
+
+
+FATES_BY_CODE = ("in-group", "separated", "absent", "dead", "turned")
+_FATE_CODE = {fate: code for code, fate in enumerate(FATES_BY_CODE)}
 
 
 def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False) -> Report:
     """A breadth-first search over every reachable state, random outcomes followed as branches.
 
-    With `watch`, the report's `conditions` maps each condition tested (of choices, outcomes
-    and triggers) to [seen true, seen false] over the states where it was evaluated.
+    States are kept as packed keys (see _Projection) with their parent and edges in flat
+    arrays, so a search of millions of states fits in memory. With `watch`, the report's
+    `conditions` maps each condition tested (of choices, outcomes and triggers) to
+    (seen true, seen false) over the states where it was evaluated.
     """
     started = time.perf_counter()
     project = _Projection(story)
     coverage = Coverage()
     findings: list = []
-    start = runtime.start(story, 0)
-    ids = {project.key(start): 0}
-    parent: list = [(-1, None)]  # state id -> (parent id, PathStep)
-    successors: list = [[]]
+    start = runtime.start(story, 0).with_(rng=0)
+    ids = {project.pack(start): 0}
+    keys = [project.pack(start)]  # state id -> key, in the order found (the BFS order)
+    parent = array("q", [-1])  # state id -> the state it was first reached from
+    step_choice = array("H", [0])  # state id -> index of the choice taken, in its node's list
+    step_outcome = array("B", [0])  # state id -> 1-based outcome index, 0 for a plain goto
+    edge_start = array("q")  # state id -> where its successors start in `edges`
+    edges = array("q")
     endings_at: dict = {}  # ending id -> first state id
     ending_states: list = []
-    queue = deque([(0, start)])
     complete = True
     nodes = story.nodes
     watched: dict = {}  # id(condition) -> [condition, seen true, seen false]
+    choice_index = {id(c): i for n in nodes.values() for i, c in enumerate(n.choices)}
 
     def note(condition, state) -> None:
         entry = watched.get(id(condition))
@@ -261,12 +370,16 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     def path_to(sid: int) -> tuple:
         steps = []
         while sid > 0:
-            sid, step = parent[sid]
-            steps.append(step)
+            node = nodes[project.node_ids[keys[parent[sid]] & project.node_mask]]
+            choice = node.choices[step_choice[sid]]
+            steps.append(PathStep(choice.key, step_outcome[sid] or None))
+            sid = parent[sid]
         return tuple(reversed(steps))
 
-    while queue:
-        sid, state = queue.popleft()
+    sid = 0
+    while sid < len(keys):
+        state = project.unpack(keys[sid])
+        edge_start.append(len(edges))
         node = nodes[state.node]
         coverage.nodes.add(node.id)
         if watch:
@@ -276,6 +389,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             coverage.endings[node.ending.id] += 1
             endings_at.setdefault(node.ending.id, sid)
             ending_states.append(sid)
+            sid += 1
             continue
         if watch:
             for choice in node.choices:
@@ -290,8 +404,8 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
                                     "state, and it is not an ending", node.where, path_to(sid)))
+            sid += 1
             continue
-        succ = successors[sid]
         for choice in offered:
             coverage.choices.add((node.id, choice.key))
             if choice.outcomes:
@@ -310,24 +424,29 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     findings.append(Finding("invariant", "error", "; ".join(broken), choice.where,
                                             path_to(sid) + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
                     continue
-                key = project.key(nxt)
+                key = project.pack(nxt)
                 known = ids.get(key)
                 if known is None:
-                    if len(ids) >= max_states:
+                    if len(keys) >= max_states:
                         complete = False
                         continue
-                    known = len(parent)
+                    known = len(keys)
                     ids[key] = known
-                    parent.append((sid, PathStep(choice.key, _outcome_index(choice, outcome))))
-                    successors.append([])
-                    queue.append((known, nxt))
-                succ.append(known)
-    report = Report("exhaustive", coverage, findings, 0.0, states=len(ids), complete=complete,
+                    keys.append(key)
+                    parent.append(sid)
+                    step_choice.append(choice_index[id(choice)])
+                    step_outcome.append(_outcome_index(choice, outcome) or 0)
+                edges.append(known)
+        sid += 1
+    edge_start.append(len(edges))
+    report = Report("exhaustive", coverage, findings, 0.0, states=len(keys), complete=complete,
                     max_states=max_states)
     report.ending_paths = {eid: path_to(sid) for eid, sid in endings_at.items()}
     report.conditions = {entry[0]: (entry[1], entry[2]) for entry in watched.values()}
     if complete:
-        _find_traps(story, successors, ending_states, parent, path_to, findings)
+        del ids  # the largest structure; trap analysis needs only the edges
+        graph = _Edges(edge_start, edges)
+        _find_traps(story, graph, ending_states, path_to, findings)
         for kind, name, where in coverage.missing(story):
             if kind == "choice":
                 node_id, key = name.split(" ", 1)
@@ -340,26 +459,47 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     return report
 
 
-def _find_traps(story, successors, ending_states, parent, path_to, findings) -> None:
+class _Edges:
+    """The explored state graph in compressed rows: the successors of state i are edges[start[i]:start[i+1]]."""
+
+    def __init__(self, start, edges):
+        self.start, self.edges = start, edges
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+    def __getitem__(self, sid: int):
+        return self.edges[self.start[sid]:self.start[sid + 1]]
+
+
+def _find_traps(story, successors, ending_states, path_to, findings) -> None:
     """States from which no ending can be reached: loops with no way out."""
     count = len(successors)
-    preds: list = [[] for _ in range(count)]
-    for sid, succ in enumerate(successors):
-        for nxt in succ:
-            preds[nxt].append(sid)
+    pred_count = array("q", [0]) * (count + 1)
+    for nxt in successors.edges:
+        pred_count[nxt + 1] += 1
+    for i in range(count):
+        pred_count[i + 1] += pred_count[i]
+    preds = array("q", [0]) * len(successors.edges)
+    fill = array("q", pred_count)
+    for sid in range(count):
+        for nxt in successors[sid]:
+            preds[fill[nxt]] = sid
+            fill[nxt] += 1
     can_end = bytearray(count)
     stack = list(ending_states)
     for sid in stack:
         can_end[sid] = 1
     while stack:
         sid = stack.pop()
-        for p in preds[sid]:
+        for i in range(pred_count[sid], pred_count[sid + 1]):
+            p = preds[i]
             if not can_end[p]:
                 can_end[p] = 1
                 stack.append(p)
     covered = bytearray(count)  # trapped states already explained by an earlier report
     for sid in range(count):
-        if can_end[sid] or covered[sid] or not successors[sid]:
+        if can_end[sid] or covered[sid] or not len(successors[sid]):
             continue  # soft-locks (no successors) are reported on their own
         region = [sid]
         covered[sid] = 1

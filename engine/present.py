@@ -81,7 +81,7 @@ def changes(story: Story, before: GameState, after: GameState) -> list:
     if lost:
         notes.append("Gone: " + join_names([story.item_by_id[i].name for i in sorted(lost)]) + ".")
     for i, (f0, f1) in enumerate(zip(before.fates, after.fates)):
-        if f0 != f1:
+        if f0 != f1 and not (f1 == "separated" and f0 != "in-group"):  # leaving is news only from the group
             who = story.characters[i].short
             notes.append({
                 "in-group": f"{who} is with you.",
