@@ -135,7 +135,9 @@ def _emit(args, story, directory: str, report) -> dict:
     written: dict = {}
     for eid, path in sorted(report.ending_paths.items()):
         target = out_dir / f"ending-{eid}.replay.yaml"
-        target.write_text(explore.script_for(story, path, story_ref, name=f"shortest path to {eid}"), "utf-8")
+        seed = report.ending_seeds.get(eid, 0)
+        what = f"shortest path to {eid}" if report.mode == "exhaustive" else f"a random run (seed {seed}) to {eid}"
+        target.write_text(explore.script_for(story, path, story_ref, seed=seed, name=what), "utf-8")
         written[f"ending {eid}"] = str(target)
     for n, finding in enumerate(report.findings, 1):
         if not finding.path and finding.seed is None:

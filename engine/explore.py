@@ -90,7 +90,8 @@ class Report:
     states: int = 0
     complete: bool = True
     max_states: int = 0
-    ending_paths: dict = field(default_factory=dict)  # ending id -> tuple of PathStep (shortest)
+    ending_paths: dict = field(default_factory=dict)  # ending id -> tuple of PathStep (shortest when exhaustive)
+    ending_seeds: dict = field(default_factory=dict)  # ending id -> the seed of the run (random mode)
     conditions: dict = field(default_factory=dict)  # Condition -> (seen true, seen false), with watch
 
     @property
@@ -111,13 +112,18 @@ def explore_random(story: Story, runs: int, seed: int = 0, max_choices: int = MA
     coverage = Coverage()
     findings: list = []
     made = 0
+    firsts: dict = {}  # ending id -> (seed, path) of the first run that reached it
     for i in range(runs):
         run_seed = seed + i
-        made += _random_run(story, run_seed, max_choices, coverage, findings)
-    return Report("random", coverage, findings, time.perf_counter() - started, choices_made=made, runs=runs)
+        made += _random_run(story, run_seed, max_choices, coverage, findings, firsts)
+    report = Report("random", coverage, findings, time.perf_counter() - started, choices_made=made, runs=runs)
+    report.ending_paths = {eid: path for eid, (_, path) in firsts.items()}
+    report.ending_seeds = {eid: run_seed for eid, (run_seed, _) in firsts.items()}
+    return report
 
 
-def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverage, findings: list) -> int:
+def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverage, findings: list,
+                firsts: dict) -> int:
     state = runtime.start(story, run_seed)
     picker = seed_generator(run_seed ^ 0x5DEECE66D)
     path: list = []
@@ -127,6 +133,7 @@ def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverag
         node = nodes[state.node]
         if node.ending is not None:
             coverage.endings[node.ending.id] += 1
+            firsts.setdefault(node.ending.id, (run_seed, tuple(path)))
             return made
         offered = runtime.available(story, state)
         if not offered:

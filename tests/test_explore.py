@@ -173,3 +173,15 @@ def test_projection_leaves_out_what_no_later_condition_reads(tmp_path):
 def test_explore_bad_numbers_are_usage_errors(tmp_path, args, capsys):
     directory = write_story(tmp_path, {"story.yaml": CLEAN})
     assert main(["explore", str(directory), *args]) == 2
+
+
+def test_random_mode_emits_a_passing_script_per_ending(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--random", "40", "--seed", "5", "--emit", str(emit)]) == 0
+    scripts = sorted(emit.iterdir())
+    assert [p.name for p in scripts] == ["ending-lose.replay.yaml", "ending-win.replay.yaml"]
+    story = load(directory)
+    for path in scripts:
+        parsed = parse_script(path)
+        assert parsed.seed >= 5 and run_script(parsed, story).passed
