@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of story files")
 
+    stats = sub.add_parser("stats", help="count a story's nodes, choices, words, endings, people and items")
+    stats.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
+    stats.add_argument("--format", choices=("text", "json"), default="text")
+
     graph = sub.add_parser("graph", help="print the story as a graph")
     graph.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
     graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
@@ -128,6 +132,10 @@ def main(argv=None) -> int:
             return 0
         if args.command == "graph":
             return cmd_graph(args)
+        if args.command == "stats":
+            from .commands import cmd_stats
+
+            return cmd_stats(args)
         if args.command == "replay":
             from .commands import cmd_replay
 
