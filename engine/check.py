@@ -9,7 +9,8 @@ from . import explore
 from .model import Story
 from .problems import Problem, sort_key
 
-DEFAULT_MAX_STATES = 500_000
+DEFAULT_MAX_STATES = 200_000
+RANDOM_RUNS = 3000  # when the state search cannot finish, seeded random runs look further
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ RULES = {r.id: r for r in (
     Rule("no-turn-target", "warning", "the player can be bitten but infection.on_player_turned is not set"),
     Rule("search-incomplete", "warning", "the state search stopped at its limit; state rules are partial"),
     Rule("graph-unreachable", "error", "a node that no chain of gotos from the start reaches"),
+    Rule("not-reached", "warning", "a node or ending neither the bounded state search nor random runs reached"),
 )}
 
 
@@ -188,6 +190,18 @@ def state_rules(story: Story, max_states: int) -> Iterator[Problem]:
             if node.id not in reachable:
                 yield _problem("graph-unreachable", node.where, f"no chain of gotos from {story.start!r} reaches "
                                f"{node.id!r}; hint: add a choice that leads here, or remove it")
+        sampled = explore.explore_random(story, RANDOM_RUNS, seed=0)
+        for finding in sampled.findings:
+            rule = kinds.get(finding.kind)
+            if rule is not None:
+                yield _problem(rule, finding.where, f"{finding.message} (found by a random run, seed {finding.seed})")
+        seen_nodes = report.coverage.nodes | sampled.coverage.nodes
+        for node in story.nodes.values():
+            if node.id in reachable and node.id not in seen_nodes:
+                what = f"the ending {node.ending.id!r}" if node.ending else f"the node {node.id!r}"
+                yield _problem("not-reached", node.where, f"neither the state search ({report.states} states) nor "
+                               f"{RANDOM_RUNS} random runs reached {what}; it may be unreachable, or only rarely; "
+                               "hint: `explore --random N --emit DIR` or a replay script can show a path")
         return
     tested = report.conditions
     for condition, (was_true, was_false) in tested.items():

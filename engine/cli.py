@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    check.add_argument("--max-states", type=int, default=500_000, metavar="N",
+    check.add_argument("--max-states", type=int, default=200_000, metavar="N",
                        help="bound the state search behind the dead-end, trap and reachability rules")
 
     sub.add_parser("schema", help="print the JSON Schema of story files")

@@ -285,3 +285,30 @@ nodes:
     assert lines == ["story.yaml:7:44: warning: the player can be bitten here, but nothing happens when their clock "
                      "runs out; hint: set infection.on_player_turned in story.yaml to the node of that ending "
                      "[no-turn-target]"]
+
+
+def test_incomplete_search_adds_random_runs_and_says_what_neither_reached(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": """\
+title: Rare
+start: a
+counters:
+  noise: {min: 0, max: 9}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: loud, text: Loud, do: [{add: {noise: 1}}], goto: a}
+      - {id: out, text: Out, goto: end}
+      - {id: vault, text: Vault, if: noise > 9, goto: vault}
+  vault:
+    text: Vault.
+    ending: {title: Vault}
+  end:
+    text: End.
+    ending: {title: End}
+"""})
+    lines = rule_lines(directory, check_story(load(directory), max_states=3))
+    assert "story.yaml:13:3: warning: neither the state search (3 states) nor 3000 random runs reached the ending " \
+           "'vault'; it may be unreachable, or only rarely; hint: `explore --random N --emit DIR` or a replay " \
+           "script can show a path [not-reached]" in lines
+    assert not any("graph-unreachable" in line for line in lines)
