@@ -308,7 +308,7 @@ nodes:
     ending: {title: End}
 """})
     lines = rule_lines(directory, check_story(load(directory), max_states=3))
-    assert "story.yaml:13:3: warning: neither the state search (3 states) nor 3000 random runs reached the ending " \
+    assert "story.yaml:12:3: warning: neither the state search (3 states) nor 3000 random runs reached the ending " \
            "'vault'; it may be unreachable, or only rarely; hint: `explore --random N --emit DIR` or a replay " \
            "script can show a path [not-reached]" in lines
     assert not any("graph-unreachable" in line for line in lines)
