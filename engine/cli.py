@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = explore.add_mutually_exclusive_group(required=True)
     mode.add_argument("--random", type=int, metavar="N", help="N seeded random playthroughs")
     mode.add_argument("--exhaustive", action="store_true", help="search every reachable state")
+    mode.add_argument("--to", metavar="NODE", help="find a path from the start to this node (or ending node)")
     explore.add_argument("--seed", type=int, default=0, metavar="S", help="the first run's seed (random mode)")
     explore.add_argument("--max-states", type=int, default=1_000_000, metavar="N",
                          help="stop the exhaustive search after N states (default 1,000,000)")

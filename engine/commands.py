@@ -106,6 +106,8 @@ def cmd_explore(args) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return EXIT_PROBLEM
+    if args.to is not None:
+        return _explore_to(args, story, directory)
     if args.random is not None:
         if args.random < 1:
             print("aoud-adventure explore: --random takes a number of runs of at least 1", file=sys.stderr)
@@ -124,6 +126,36 @@ def cmd_explore(args) -> int:
         for line in _report_text(story, report, emitted):
             print(line)
     return EXIT_PROBLEM if report.failed else EXIT_OK
+
+
+def _explore_to(args, story, directory: str) -> int:
+    if args.to not in story.nodes:
+        from .conditions import _did_you_mean
+
+        print(f"aoud-adventure explore: --to: no node has the id {args.to!r}{_did_you_mean(args.to, story.nodes)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    path, searched = explore.find_path(story, args.to, max(1, args.max_states))
+    if path is None:
+        print(f"explore: no path to {args.to!r} found in {searched} states" +
+              (" (the search was complete: it cannot be reached)" if searched < args.max_states else
+               f" (stopped at --max-states {args.max_states})"))
+        return EXIT_PROBLEM
+    story_ref = None
+    text = explore.script_for(story, path, story_ref, name=f"a path to {args.to}")
+    if args.emit:
+        out_dir = Path(args.emit)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if args.dir:
+            text = explore.script_for(story, path, os.path.relpath(Path(directory).resolve(), out_dir.resolve()),
+                                      name=f"a path to {args.to}")
+        target = out_dir / f"to-{args.to}.replay.yaml"
+        target.write_text(text, "utf-8")
+        print(f"explore: a path of {len(path)} choices to {args.to!r} ({searched} states searched): {target}")
+    else:
+        print(f"# explore: a path of {len(path)} choices to {args.to!r} ({searched} states searched)")
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _emit(args, story, directory: str, report) -> dict:

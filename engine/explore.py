@@ -579,3 +579,70 @@ def script_for(story: Story, path: tuple, story_ref: Optional[str] = None, seed:
 
 
 __all__ = ["explore_random", "explore_exhaustive", "script_for", "Report", "Finding", "PathStep", "PLAYER"]
+
+
+def _distances_to(story: Story, target: str) -> dict:
+    """Node id -> fewest gotos from it to `target` (ignoring conditions); absent when there is no chain."""
+    preds: dict = {n: set() for n in story.nodes}
+    for node in story.nodes.values():
+        for choice in node.choices:
+            for t in choice.targets:
+                preds[t].add(node.id)
+    dist = {target: 0}
+    frontier = [target]
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for p in preds[n]:
+                if p not in dist:
+                    dist[p] = dist[n] + 1
+                    nxt.append(p)
+        frontier = nxt
+    return dist
+
+
+def find_path(story: Story, target: str, max_states: int = 2_000_000) -> tuple:
+    """(path or None, states searched): a path from the start to the node `target`.
+
+    A best-first search over game states, guided by each node's distance to the target in
+    the node graph; states are deduplicated like the exhaustive search's, so it is complete
+    (given enough states) and usually fast where breadth-first search would drown.
+    """
+    import heapq
+
+    dist = _distances_to(story, target)
+    project = _Projection(story)
+    start = runtime.start(story, 0).with_(rng=0)
+    if start.node not in dist:
+        return None, 0
+    keys = [project.pack(start)]
+    seen = {keys[0]: 0}
+    parent = [(-1, None)]
+    heap = [(dist[start.node], 0, 0)]
+    while heap:
+        _, depth, sid = heapq.heappop(heap)
+        state = project.unpack(keys[sid])
+        if state.node == target:
+            steps = []
+            while sid > 0:
+                sid, step = parent[sid]
+                steps.append(step)
+            return tuple(reversed(steps)), len(keys)
+        if story.nodes[state.node].ending is not None:
+            continue
+        for choice in runtime.available(story, state):
+            branches = runtime.possible_outcomes(story, state, choice) if choice.outcomes else (None,)
+            for outcome in branches:
+                nxt = runtime.take(story, state, choice, outcome).state
+                if nxt.node not in dist:
+                    continue
+                key = project.pack(nxt)
+                if key in seen:
+                    continue
+                if len(keys) >= max_states:
+                    return None, len(keys)
+                seen[key] = len(keys)
+                keys.append(key)
+                parent.append((sid, PathStep(choice.key, _outcome_index(choice, outcome))))
+                heapq.heappush(heap, (dist[nxt.node], depth + 1, len(keys) - 1))
+    return None, len(keys)

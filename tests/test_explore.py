@@ -185,3 +185,23 @@ def test_random_mode_emits_a_passing_script_per_ending(tmp_path, capsys):
     for path in scripts:
         parsed = parse_script(path)
         assert parsed.seed >= 5 and run_script(parsed, story).passed
+
+
+def test_explore_to_finds_a_path_that_replays(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--to", "lose", "--emit", str(emit)]) == 0
+    script = emit / "to-lose.replay.yaml"
+    parsed = parse_script(script)
+    assert [s.choose for s in parsed.steps if s.choose] == ["key", "loud", "loud", "door", "dice"]
+    assert run_script(parsed, load(directory)).passed
+    capsys.readouterr()
+    assert main(["explore", str(directory), "--to", "los"]) == 2
+    assert "did you mean 'lose'" in capsys.readouterr().err
+
+
+def test_explore_to_an_unreachable_node_says_so(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": PLANTED})
+    assert main(["explore", str(directory), "--to", "vault"]) == 1
+    assert "no path to 'vault' found in 0 states (the search was complete: it cannot be reached)" in \
+        capsys.readouterr().out
