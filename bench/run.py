@@ -1,0 +1,185 @@
+"""The benchmark: start-up, check, random play and exhaustive search, each against a floor from the same run.
+
+Run by hand, from the project's root, in the venv the README sets up:
+
+    .venv/bin/python bench/run.py            # about two minutes
+    .venv/bin/python bench/run.py --quick    # fewer repeats
+
+Every figure is the median of several runs; its floor is measured in the same run on the
+same machine, and the ratio is figure / floor (lower is better for times, higher for rates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import random
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from synth import generate  # noqa: E402
+
+from engine import explore, present, runtime  # noqa: E402
+from engine.loader import load  # noqa: E402
+from engine.state import draw, seed_generator  # noqa: E402
+
+PY = sys.executable
+GAME = [PY, "-m", "engine"]
+
+
+def run_child(cmd, stdin=subprocess.DEVNULL, cwd=None) -> tuple:
+    """(seconds, peak RSS in MiB) of one child process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024
+
+
+def median_child(cmd, repeats: int, **kw) -> tuple:
+    runs = [run_child(cmd, **kw) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def first_frame(cmd, marker: bytes, cwd) -> float:
+    """Seconds until `marker` appears on a pseudo-terminal running `cmd`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    master, slave = pty.openpty()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while marker not in seen:
+            ready, _, _ = select.select([master], [], [], 10)
+            if not ready:
+                raise RuntimeError(f"no {marker!r} within 10 s")
+            seen += os.read(master, 65536)
+        return time.perf_counter() - started
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+def random_play_rate(story, choices: int, seed: int = 1) -> float:
+    """Choices per second of random play that renders each scene as a player sees it."""
+    picker = seed_generator(seed)
+    state = runtime.start(story, seed)
+    made = 0
+    started = time.perf_counter()
+    while made < choices:
+        node = story.nodes[state.node]
+        present.scene_lines(story, state)  # the text and the choices, rendered
+        if node.ending is not None:
+            state = runtime.start(story, seed + made)
+            continue
+        offered = runtime.available(story, state)
+        index, picker = draw(picker, len(offered))
+        state = runtime.step(story, state, offered[index]).state
+        made += 1
+    return made / (time.perf_counter() - started)
+
+
+def dict_loop_rate(steps: int) -> float:
+    """The floor for random play: a bare Python random walk over a dict of lists."""
+    rng = random.Random(1)
+    graph = {n: [(n * 7 + k) % 1000 for k in range(3)] for n in range(1000)}
+    node, started = 0, time.perf_counter()
+    for _ in range(steps):
+        node = graph[node][rng.randrange(3)]
+    return steps / (time.perf_counter() - started)
+
+
+def exhaustive(story, max_states: int) -> tuple:
+    """(states, states per second, bytes per state, complete)."""
+    tracemalloc.start()
+    report = explore.explore_exhaustive(story, max_states)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    plain = explore.explore_exhaustive(story, max_states)  # timed without tracemalloc's overhead
+    return report.states, plain.states / plain.seconds, peak / max(1, report.states), report.complete
+
+
+def row(name: str, value: float, unit: str, floor: float, floor_name: str, better: str = "lower") -> str:
+    ratio = value / floor if floor else float("nan")
+    return f"| {name} | {value:,.3f} {unit} | {floor:,.3f} {unit} ({floor_name}) | {ratio:.2f}x ({better} is better) |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller runs")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    work = Path(tempfile.mkdtemp(prefix="aoud-bench-"))
+    try:
+        s1k = generate(work / "s1k", 1000, seed=1)
+        s10k = generate(work / "s10k", 10000, seed=1)
+        campaign_dir = ROOT / "story"
+        rows = ["| measure | figure | floor | ratio |", "| --- | --- | --- | --- |"]
+        notes = []
+
+        floor_import, rss_import = median_child([PY, "-c", "import yaml, prompt_toolkit"], repeats)
+        plain, rss_plain = median_child(GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")],
+                                        repeats, cwd=work)
+        rows.append(row("start-up, plain mode, to the first prompt", plain, "s", floor_import,
+                        "python -c 'import yaml, prompt_toolkit'"))
+        frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work)
+                  for _ in range(repeats)]
+        rows.append(row("start-up, full screen, to the first frame", statistics.median(frames), "s", floor_import,
+                        "same floor"))
+        notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
+
+        for name, directory in (("1k", s1k), ("10k", s10k)):
+            files = sorted(str(p) for p in directory.glob("*.yaml"))
+            loader = ("import sys, yaml\nfor f in sys.argv[1:]:\n"
+                      "    yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader)")
+            floor, rss_floor = median_child([PY, "-c", loader, *files], max(3, repeats // 2))
+            cold, rss_cold = median_child(GAME + ["check", str(directory)], max(3, repeats // 2))
+            rows.append(row(f"check, {name} nodes", cold, "s", floor, "yaml.load, C loader, same files"))
+            notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
+
+        campaign = load(campaign_dir)
+        big = load(s10k)
+        loop = statistics.median(dict_loop_rate(300_000) for _ in range(3))
+        for name, story in (("campaign", campaign), ("10k story", big)):
+            rate = statistics.median(random_play_rate(story, 20_000 if args.quick else 60_000) for _ in range(3))
+            rows.append(row(f"random play with rendering, {name}", rate, "choices/s", loop,
+                            "bare dict random walk", "higher"))
+
+        for name, story, cap in (("campaign", campaign, 3_000_000), ("1k story", load(s1k), 200_000)):
+            states, rate, per_state, complete = exhaustive(story, cap)
+            done = "complete" if complete else f"stopped at {cap:,}"
+            rows.append(f"| exhaustive search, {name} ({states:,} states, {done}) | {rate:,.0f} states/s | "
+                        f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
+            rows.append(f"| memory per explored state, {name} | {per_state:,.0f} bytes | 200 bytes (target) | "
+                        f"{per_state / 200:.2f}x (lower is better) |")
+
+        print(f"aoud-adventure benchmark, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, "
+              f"{os.cpu_count()} cores")
+        print()
+        print("\n".join(rows))
+        print()
+        for note in notes:
+            print(f"- {note}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
