@@ -161,7 +161,7 @@ def main() -> int:
             rows.append(row(f"random play with rendering, {name}", rate, "choices/s", loop,
                             "bare dict random walk", "higher"))
 
-        for name, story, cap in (("campaign", campaign, 3_000_000), ("1k story", load(s1k), 200_000)):
+        for name, story, cap in (("campaign", campaign, 300_000), ("1k story", load(s1k), 200_000)):
             states, rate, per_state, complete = exhaustive(story, cap)
             done = "complete" if complete else f"stopped at {cap:,}"
             rows.append(f"| exhaustive search, {name} ({states:,} states, {done}) | {rate:,.0f} states/s | "
