@@ -123,6 +123,26 @@ def test_forty_columns_and_the_status_panel_below(terminal, tmp_path):
     assert (tmp_path / "s").exists() is False or not list((tmp_path / "s").glob(".*.tmp"))
 
 
+def test_resizing_mid_scene_redraws_to_the_new_width(terminal, tmp_path):
+    terminal.start(["--seed", "4", "--save-dir", str(tmp_path / "s")], width=100, height=30)
+    terminal.wait_for("New game")
+    terminal.keys("n")
+    wide = terminal.wait_for("Turn 0")
+    assert "│" in wide, "the status panel stands beside the scene"
+    terminal.tmux("resize-window", "-t", "game", "-x", "50", "-y", "30")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        narrow = terminal.screen()
+        if "turn 0" in narrow and all(len(line) <= 50 for line in narrow.splitlines()):
+            break
+        time.sleep(0.2)
+    assert "turn 0" in narrow and "You: [----] clean" in narrow, narrow
+    assert all(len(line) <= 50 for line in narrow.splitlines())
+    terminal.keys("1")
+    terminal.wait_for("turn 1")
+    terminal.keys("q")
+
+
 def test_dumb_terminal_gets_plain_mode(terminal, tmp_path):
     terminal.start(["--seed", "3", "--save-dir", str(tmp_path / "s")], env_extra={"TERM": "dumb"})
     screen = terminal.wait_for("1) ")

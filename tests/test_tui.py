@@ -241,6 +241,12 @@ def test_ctrl_c_and_ctrl_d_mid_game_leave_the_autosave(game, key):
     assert saved(game, "autosave")["state"]["turn"] == 1
 
 
+@pytest.mark.parametrize("key", [CTRL_C, CTRL_D], ids=["ctrl-c", "ctrl-d"])
+def test_ctrl_c_and_ctrl_d_at_an_ending(game, key):
+    drive(game, "n1" + DOWN + ENTER + "1" + key)
+    assert game.session.ended and saved(game, "autosave")["state"]["node"] == "end.window"
+
+
 def test_ctrl_c_while_typing_a_slot_name(game):
     drive(game, "n1s" + "half" + CTRL_C)
     assert not (game.save_dir / "half.json").exists()
