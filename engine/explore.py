@@ -588,6 +588,11 @@ def _distances_to(story: Story, target: str) -> dict:
         for choice in node.choices:
             for t in choice.targets:
                 preds[t].add(node.id)
+    jumps = [t.goto for t in story.triggers]
+    if story.infection.on_player_turned:
+        jumps.append(story.infection.on_player_turned)
+    for jump in jumps:  # a trigger can fire after any choice, so its target is one step from every node
+        preds[jump].update(n for n, node in story.nodes.items() if node.ending is None)
     dist = {target: 0}
     frontier = [target]
     while frontier:
