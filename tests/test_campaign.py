@@ -1,0 +1,43 @@
+"""The bundled campaign: its size, an ending script for every ending, and a clean check.
+
+The scripts in tests/endings/ run as tests of their own through the pytest plugin
+(engine/pytest_plugin.py): each reaches its ending and expects who survived and what was
+carried. Here we make sure none is missing and the campaign keeps its promises.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from engine.check import check_story
+from engine.commands import story_stats
+from engine.loader import load
+from engine.replay import parse_script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    return load(ROOT / "story")
+
+
+def test_the_campaign_is_a_game_not_a_corridor(campaign):
+    stats = story_stats(campaign, runs=200)
+    assert stats["nodes"] >= 150 and stats["choices"] >= 350 and stats["words"] >= 25_000
+    assert stats["endings"] >= 12 and stats["characters"] >= 10 and stats["items"] >= 10
+
+
+def test_every_ending_has_a_replay_script(campaign):
+    scripts = {}
+    for path in sorted((ROOT / "tests" / "endings").glob("*.replay.yaml")):
+        script = parse_script(path)
+        final = script.steps[-1].expect
+        assert "ending" in final and "fates" in final and "has" in final, path
+        scripts[final["ending"][0]] = path
+    assert sorted(scripts) == sorted(campaign.endings)
+
+
+def test_check_reports_no_errors(campaign):
+    errors = [str(p) for p in check_story(campaign, max_states=20_000) if p.level == "error"]
+    assert errors == []
