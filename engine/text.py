@@ -65,9 +65,11 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
             break
         flush()
         inside = source[pos + 1:close]
-        word, _, rest = inside.strip().partition(" ")
+        word, rest = (inside.split(None, 1) + [""])[:2] if inside.strip() else ("", "")  # a tag may wrap lines
         if word in ("if", "elif"):
-            cond = _condition(rest, names, pos + 1 + inside.index(word) + len(word) + 1, where, locate, problems)
+            start = inside.index(word) + len(word)
+            start += len(inside[start:]) - len(inside[start:].lstrip())  # the condition's first character
+            cond = _condition(rest, names, pos + 1 + start, where, locate, problems)
             if word == "if":
                 block = [[(cond, [])], None, pos, False]
                 stack.append((block, current))

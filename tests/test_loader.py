@@ -271,3 +271,14 @@ nodes:
       - {text: Go, do: [{join: you}], goto: a}
 """) == ["story.yaml:15:32: error: `you` is the player, not a character; hint: `you` can be bitten, cured or made "
          "a carrier, and tested with `you are ...` [wrong-kind]"]
+
+
+def test_a_text_tag_may_wrap_lines_and_keeps_its_position(problems_of):
+    assert one(problems_of, """\
+nodes:
+  a:
+    text: |
+      Hi {if has mop}x{elif
+      has mob}y{end}
+    ending: {title: E}
+""") == ["story.yaml:15:11: error: undeclared item 'mob'; did you mean 'mop'? [undeclared-name]"]
