@@ -199,10 +199,10 @@ def cmd_check(args) -> int:
 def cmd_graph(args) -> int:
     from .graph import to_dot, to_mermaid
 
-    directory = args.dir or str(bundled_story_dir())
-    story, problems = load_story(directory)
+    from .commands import load_or_report
+
+    story = load_or_report(args.dir or str(bundled_story_dir()))
     if story is None:
-        _story_problems(problems)
         return 1
     sys.stdout.write(to_dot(story) if args.format == "dot" else to_mermaid(story))
     return 0

@@ -20,6 +20,15 @@ def _bundled() -> str:
     return str(bundled_story_dir())
 
 
+def load_or_report(directory: str):
+    """The story in `directory`, or None after printing its problems to standard error."""
+    story, problems = load_story(directory)
+    if story is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    return story
+
+
 class _Stories:
     """Each story directory loaded once per command."""
 
@@ -101,10 +110,8 @@ def _transcript(args, script, result, several: bool) -> None:
 
 def cmd_explore(args) -> int:
     directory = args.dir or _bundled()
-    story, problems = load_story(directory)
+    story = load_or_report(directory)
     if story is None:
-        for p in problems:
-            print(p, file=sys.stderr)
         return EXIT_PROBLEM
     if args.to is not None:
         return _explore_to(args, story, directory)
@@ -270,10 +277,8 @@ def story_stats(story, runs: int = 2000) -> dict:
 
 def cmd_stats(args) -> int:
     directory = args.dir or _bundled()
-    story, problems = load_story(directory)
+    story = load_or_report(directory)
     if story is None:
-        for p in problems:
-            print(p, file=sys.stderr)
         return EXIT_PROBLEM
     stats = story_stats(story)
     if args.format == "json":
