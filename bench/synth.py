@@ -87,7 +87,7 @@ def generate(directory: Path, nodes: int, seed: int = 1) -> Path:
                     "    choices:"]
             out += [f"      - id: go-{ahead[0]}", f"        text: Go on toward {ahead[0]}.",
                     f"        do: [{effect()}]", f"        goto: n{ahead[0]}"]
-            out += [f"      - id: try-{ahead[1]}", f"        text: Try the other way.", f"        if: \"{cond()}\"",
+            out += [f"      - id: try-{ahead[1]}", "        text: Try the other way.", f"        if: \"{cond()}\"",
                     f"        do: [{effect()}, {effect()}]", f"        goto: n{ahead[1]}"]
             if rng.random() < 0.4:
                 out += ["      - id: risk", "        text: Take the risk.", "        random:",

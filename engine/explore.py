@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import invariants, runtime
-from .model import PLAYER, Location, Story
+from .model import Location, Story
 from .runtime import StoryRuntimeError
 from .state import draw, seed_generator
 
@@ -333,10 +333,6 @@ class _Projection:
             turn=key >> turn_shift if turn_shift is not None else 0,
         )
 
-    def key(self, state) -> int:
-        return self.pack(state)
-
-
 FATES_BY_CODE = ("in-group", "separated", "absent", "dead", "turned")
 _FATE_CODE = {fate: code for code, fate in enumerate(FATES_BY_CODE)}
 
@@ -578,7 +574,7 @@ def script_for(story: Story, path: tuple, story_ref: Optional[str] = None, seed:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
-__all__ = ["explore_random", "explore_exhaustive", "script_for", "Report", "Finding", "PathStep", "PLAYER"]
+__all__ = ["explore_random", "explore_exhaustive", "find_path", "script_for", "Report", "Finding", "PathStep"]
 
 
 def _distances_to(story: Story, target: str) -> dict:

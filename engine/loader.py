@@ -13,7 +13,7 @@ import yaml
 
 from . import conditions, spec, text
 from .conditions import ConditionError, Names
-from .effects import EFFECT_OPS, GONE
+from .effects import EFFECT_OPS
 from .model import (
     PLAYER, Character, Choice, Condition, Counter, Effect, Ending, Flag, Infection, Item, Location,
     Node, Outcome, Story, Trigger,
@@ -712,4 +712,4 @@ def _did_you_mean(name: str, candidates) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-__all__ = ["load", "load_story", "story_files", "StoryError", "GONE"]
+__all__ = ["load", "load_story", "story_files", "StoryError"]

@@ -116,10 +116,10 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
     else:
         target = choice.goto
     _enter(story, scratch, target)
-    fired = None
-    if story.nodes[target].ending is None:
-        fired = _fire_triggers(story, state, scratch)
-    return Turn(scratch.freeze(), outcome, fired)
+    if story.nodes[target].ending is not None:
+        return Turn(scratch.freeze(), outcome, None)
+    fired, after = _fire_triggers(story, state, scratch)
+    return Turn(after if after is not None else scratch.freeze(), outcome, fired)
 
 
 def _enter(story: Story, scratch: Scratch, target: str) -> None:
@@ -129,22 +129,23 @@ def _enter(story: Story, scratch: Scratch, target: str) -> None:
         scratch.apply(effects)
 
 
-def _fire_triggers(story: Story, before: GameState, scratch: Scratch) -> Optional[str]:
+def _fire_triggers(story: Story, before: GameState, scratch: Scratch) -> tuple:
+    """(the node a trigger sent the player to, or None; the state frozen to test them, if it was)."""
     turn_at = story.infection.on_player_turned
     if turn_at is not None:
         limit = story.person_turns(PLAYER)
         if scratch.infection[0] >= limit and before.infection[0] < limit:
             _enter(story, scratch, turn_at)
-            return turn_at
+            return turn_at, None
     if not story.triggers:
-        return None
+        return None, None
     after = scratch.freeze()
     for trigger in story.triggers:
         if trigger.condition.test(after) and not trigger.condition.test(before):
             scratch.apply(trigger.effects)
             _enter(story, scratch, trigger.goto)
-            return trigger.goto
-    return None
+            return trigger.goto, None
+    return None, after  # nothing fired: the frozen state is the step's result
 
 
 def find_choice(story: Story, state: GameState, key) -> Optional[Choice]:

@@ -23,7 +23,6 @@ from engine.replay import ScriptError, parse_script
 from engine.saves import SaveError
 from engine.session import Session
 
-from conftest import write_story
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "story"

@@ -148,7 +148,7 @@ def test_dumb_terminal_gets_plain_mode(terminal, tmp_path):
     screen = terminal.wait_for("1) ")
     assert "\n>" in screen and "New game" not in screen, "the plain prompt, not the title menu"
     terminal.keys("1", "Enter")
-    terminal.wait_for("Turn" if False else "2)")
+    terminal.wait_for("2)")
     terminal.keys("quit", "Enter")
     terminal.wait_for("Your progress is autosaved")
     assert (tmp_path / "s" / "autosave.json").exists()
