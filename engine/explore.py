@@ -228,113 +228,43 @@ class _Projection:
     node reads it (a backward liveness analysis over the node graph; triggers and the
     turning of the player count from everywhere). Text is left out: it changes what is
     shown, not where the story can go. The player's infection clock is always kept. The
-    key unpacks to an equivalent state: what it leaves out is set to its start value,
-    which no later condition can tell apart.
+    key is the node's index, then the state's bits masked to what is live there (then the
+    turn, if a condition reads it). It unpacks to an equivalent state: what it leaves out is
+    set to its start value, which no later condition can tell apart.
     """
 
     def __init__(self, story: Story):
         self.story = story
+        layout = story.layout
+        self.layout = layout
         live = _liveness(story)
-        self.read = set().union(*live.values()) if live else set()
         self.node_ids = list(story.nodes)
-        longest = max([story.person_turns("you")] + [story.person_turns(c.id) for c in story.characters])
-        self.clock_bits = (longest + 2).bit_length()  # a clock is -2 (carrier), -1 (clean) or 0..turns
-        self.clock_mask = (1 << self.clock_bits) - 1
+        self.index = {n: i for i, n in enumerate(self.node_ids)}
         self.node_bits = max(1, len(self.node_ids).bit_length())
         self.node_mask = (1 << self.node_bits) - 1
-        self.by_node: dict = {}  # node id -> (items, flags, counters, people, turn) that stay in the key
-        self.layouts: list = []  # node index -> how to pack and unpack its states
-        for index, n in enumerate(self.node_ids):
-            names = live[n]
-            spec = (
-                frozenset(i.id for i in story.items if i.id in names),
-                frozenset(f.id for f in story.flags if f.id in names),
-                tuple(i for i, c in enumerate(story.counters) if c.id in names),
-                tuple(i for i, c in enumerate(story.characters) if c.id in names),
-                "turn" in names,
-            )
-            self.by_node[n] = spec
-            self.layouts.append(self._layout(index, spec))
-        self.index = {n: i for i, n in enumerate(self.node_ids)}
-        self.start_counters = tuple(c.start for c in story.counters)
-        self.start_fates = tuple(c.fate for c in story.characters)
-
-    def _layout(self, index: int, spec) -> tuple:
-        items, flags, counters, people, turn = spec
-        shift = self.node_bits
-        item_bits = []
-        for name in sorted(items):
-            item_bits.append((name, 1 << shift))
-            shift += 1
-        flag_bits = []
-        for name in sorted(flags):
-            flag_bits.append((name, 1 << shift))
-            shift += 1
-        counter_fields = []
-        for i in counters:
-            c = self.story.counters[i]
-            width = max(1, (c.max - c.min).bit_length())
-            counter_fields.append((i, c.min, shift, (1 << width) - 1))
-            shift += width
-        person_fields = []
-        for i in people:
-            person_fields.append((i, shift))  # 3 bits of fate, then the clock (+2)
-            shift += 3 + self.clock_bits
-        clock_shift = shift
-        shift += self.clock_bits
-        turn_shift = shift if turn else None
-        return (index, tuple(item_bits), tuple(flag_bits), tuple(counter_fields), tuple(person_fields), clock_shift,
-                turn_shift)
+        player_clock = layout.clock_mask << layout.clock_shifts[0]
+        self.live = [story.machine.mask_of(story, live[n]) for n in self.node_ids]
+        self.live = [(mask | player_clock, turn) for mask, turn in self.live]
+        everything = 0
+        for mask, _ in self.live:
+            everything |= mask
+        self.turn_shift = self.node_bits + everything.bit_length()
+        self.start_bits = layout.start_bits
 
     def pack(self, state) -> int:
-        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[self.index[state.node]]
-        key = index
-        held = state.items
-        for name, bit in items:
-            if name in held:
-                key |= bit
-        raised = state.flags
-        for name, bit in flags:
-            if name in raised:
-                key |= bit
-        values = state.counters
-        for i, low, shift, _ in counters:
-            key |= (values[i] - low) << shift
-        fates, infection = state.fates, state.infection
-        for i, shift in people:
-            key |= (_FATE_CODE[fates[i]] | ((infection[i + 1] + 2) << 3)) << shift
-        key |= (infection[0] + 2) << clock_shift
-        if turn_shift is not None:
-            key |= state.turn << turn_shift
-        return key
+        i = self.index[state.node]
+        mask, turn = self.live[i]
+        if turn:
+            return i | ((state.bits & mask) << self.node_bits) | (state.turn << self.turn_shift)
+        return i | ((state.bits & mask) << self.node_bits)
 
     def unpack(self, key: int):
         from .state import GameState
 
-        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[key & self.node_mask]
-        values = list(self.start_counters)
-        for i, low, shift, mask in counters:
-            values[i] = low + ((key >> shift) & mask)
-        fates = list(self.start_fates)
-        infection = [-1] * (1 + len(fates))
-        for i, shift in people:
-            field = key >> shift
-            fates[i] = FATES_BY_CODE[field & 7]
-            infection[i + 1] = ((field >> 3) & self.clock_mask) - 2
-        infection[0] = ((key >> clock_shift) & self.clock_mask) - 2
-        return GameState(
-            node=self.node_ids[index],
-            items=frozenset(name for name, bit in items if key & bit),
-            flags=frozenset(name for name, bit in flags if key & bit),
-            counters=tuple(values),
-            fates=tuple(fates),
-            infection=tuple(infection),
-            rng=0,
-            turn=key >> turn_shift if turn_shift is not None else 0,
-        )
-
-FATES_BY_CODE = ("in-group", "separated", "absent", "dead", "turned")
-_FATE_CODE = {fate: code for code, fate in enumerate(FATES_BY_CODE)}
+        i = key & self.node_mask
+        mask, turn = self.live[i]
+        bits = ((key >> self.node_bits) & mask) | (self.start_bits & ~mask)
+        return GameState(self.node_ids[i], bits, 0, key >> self.turn_shift if turn else 0, self.layout)
 
 
 def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False) -> Report:

@@ -19,6 +19,7 @@ from .model import (
     Node, Outcome, Story, Trigger,
 )
 from .problems import Problem, StoryError, sort_key
+from .state import Layout
 
 from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
 
@@ -348,6 +349,7 @@ class _Loader:
         names.turns[PLAYER] = infection.turns
         names.feverish = infection.feverish
         names.turning = infection.turning
+        names.layout = Layout.build(items, flags, counters, characters, infection)
         start_items = []
         if "player" in fields:
             pf = self.mapping(manifest, fields["player"][1], spec.PLAYER_SHAPE)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from engine import explore
+from engine import explore, runtime
 from engine.cli import main
 from engine.loader import load
 from engine.replay import parse_script, run_script
@@ -164,9 +164,24 @@ def test_explore_exit_status_and_problem_scripts(tmp_path, capsys):
 def test_projection_leaves_out_what_no_later_condition_reads(tmp_path):
     story = load(write_story(tmp_path, {"story.yaml": CLEAN}))
     projection = explore._Projection(story)
-    assert projection.by_node["a"][0] == {"key"} and projection.by_node["a"][2] == (0,)
-    assert projection.by_node["b"][0] == {"key"}, "the dice can send you back to a, which reads the key"
-    assert projection.by_node["win"] == (frozenset(), frozenset(), (), (), False), "nothing is read after an ending"
+    layout = story.layout
+    clock = layout.clock_mask << layout.clock_shifts[0]
+    shift, width, _, _ = layout.counter_fields[0]
+    items = 0
+    for _, bit in layout.item_bits:
+        items |= bit
+
+    def live(node):
+        return projection.live[projection.index[node]][0]
+
+    assert live("a") == clock | layout.item_bit["key"] | (width << shift)
+    assert live("b") & items == layout.item_bit["key"], "the dice can send you back to a, which reads the key"
+    assert live("win") == clock, "nothing is read after an ending"
+    start = runtime.start(story, 0).with_(rng=0)
+    at_win = start.with_(node="win")
+    assert projection.pack(at_win) == projection.pack(at_win.with_(items=frozenset({"key"}), turn=5))
+    assert projection.pack(start) != projection.pack(start.with_(items=frozenset({"key"})))
+    assert projection.unpack(projection.pack(start)) == start
 
 
 @pytest.mark.parametrize("args", [["--random", "0"], ["--exhaustive", "--max-states", "0"]])

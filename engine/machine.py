@@ -1,0 +1,103 @@
+"""The story compiled for play: each effect list as one function of a state's bits, and a memo of rendered text."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .effects import compile_effects, compile_tick
+from .model import PLAYER, Story
+
+RENDER_MEMO_LIMIT = 200_000  # entries; the memo starts over past it, so memory stays bounded
+
+
+class Machine:
+    """Derived once per loaded story (see `Story.machine`); never changes what a step does, only its speed.
+
+    `run` maps id() of a choice, an outcome or a trigger to its compiled effects (absent
+    when it has none); `entry` maps a node id to its entry effects.
+    """
+
+    def __init__(self, story: Story):
+        layout = story.layout
+        self.layout = layout
+        self.tick = compile_tick(story, layout)
+        self.run: dict = {}
+        self.entry: dict = {}
+        for node in story.nodes.values():
+            fn = compile_effects(story, layout, node.effects)
+            if fn is not None:
+                self.entry[node.id] = fn
+            for choice in node.choices:
+                self._add(story, choice)
+                for outcome in choice.outcomes:
+                    self._add(story, outcome)
+        for trigger in story.triggers:
+            self._add(story, trigger)
+        self.turn_at: Optional[str] = story.infection.on_player_turned
+        self.player_shift = layout.clock_shifts[0]
+        self.player_top = layout.turns[0] + 2  # the stored value of a clock that has run out
+        self.rendered: dict = {}
+        self._masks: dict = {}
+
+    def _add(self, story: Story, owner) -> None:
+        fn = compile_effects(story, self.layout, owner.effects)
+        if fn is not None:
+            self.run[id(owner)] = fn
+
+    def mask_of(self, story: Story, names) -> tuple:
+        """(the bits that hold these names' values, whether `turn` is among them)."""
+        layout = self.layout
+        mask = 0
+        for name in names:
+            if name in layout.item_bit:
+                mask |= layout.item_bit[name]
+            elif name in layout.flag_bit:
+                mask |= layout.flag_bit[name]
+            elif name in story.counter_index:
+                s, m, _, _ = layout.counter_fields[story.counter_index[name]]
+                mask |= m << s
+            elif name in story.character_index:
+                i = story.character_index[name]
+                mask |= (7 << layout.fate_shifts[i]) | (layout.clock_mask << layout.clock_shifts[1 + i])
+            elif name == PLAYER:
+                mask |= layout.clock_mask << layout.clock_shifts[0]
+        return mask, "turn" in names
+
+    def template_mask(self, story: Story, template) -> tuple:
+        """What a template's rendering can depend on, as mask_of returns it."""
+        found = self._masks.get(id(template))
+        if found is None:
+            names: set = set()
+            extra = 0
+            for kind, value in _reads(template.parts):
+                if kind == "names":
+                    names |= value
+                elif kind == "counter":
+                    names.add(story.counters[value].id)
+                elif value == "group":
+                    extra |= self.layout.fates_mask
+                elif value == "items":
+                    for _, bit in self.layout.item_bits:
+                        extra |= bit
+                elif value == "turn":
+                    names.add("turn")
+                elif value == "infection":
+                    names.add(PLAYER)
+            mask, turn = self.mask_of(story, names)
+            found = self._masks[id(template)] = (mask | extra, turn)
+        return found
+
+
+def _reads(parts):
+    for part in parts:
+        if isinstance(part, str):
+            continue
+        if part[0] == "if":
+            for cond, body in part[1]:
+                if cond is not None:
+                    yield "names", cond.names
+                yield from _reads(body)
+        elif part[0] == "counter":
+            yield "counter", part[1]
+        elif part[0] == "sub":
+            yield "sub", part[1]
