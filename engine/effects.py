@@ -10,6 +10,7 @@ from .state import CARRIER, CLEAN, FATE_CODE, GONE_CODES, Layout
 EFFECT_OPS = ("gain", "lose", "join", "leave", "die", "turn", "bite", "cure", "carrier", "set", "clear", "add")
 GONE = ("dead", "turned")
 
+TICK_MEMO_LIMIT = 100_000
 _DEAD = FATE_CODE["dead"]
 _TURNED = FATE_CODE["turned"]
 
@@ -103,8 +104,11 @@ def compile_tick(story: Story, layout: Layout) -> Callable[[int], int]:
         fs = layout.fate_shifts[p - 1] if p else None
         people.append((cs, limit + 2, fs))
     people = tuple(people)
+    part = layout.clocks_mask | layout.fates_mask
+    rest = ~part
+    memo: dict = {}  # the clocks and fates before -> after; a run meets few combinations
 
-    def tick(b: int) -> int:
+    def slow(b: int) -> int:
         for cs, top, fs in people:
             stored = (b >> cs) & cm
             if stored < 2:
@@ -121,5 +125,14 @@ def compile_tick(story: Story, layout: Layout) -> Callable[[int], int]:
             if stored >= top:
                 b = (b & ~(7 << fs)) | (_TURNED << fs)
         return b
+
+    def tick(b: int) -> int:
+        before = b & part
+        after = memo.get(before)
+        if after is None:
+            if len(memo) >= TICK_MEMO_LIMIT:
+                memo.clear()
+            after = memo[before] = slow(before)
+        return (b & rest) | after
 
     return tick

@@ -37,6 +37,7 @@ class Machine:
         self.player_shift = layout.clock_shifts[0]
         self.player_top = layout.turns[0] + 2  # the stored value of a clock that has run out
         self.rendered: dict = {}
+        self.verdicts: dict = {}  # invariants' memo
         self._masks: dict = {}
 
     def _add(self, story: Story, owner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Callable, Optional
 
 PLAYER = "you"
@@ -197,16 +198,12 @@ class Story:
         object.__setattr__(self, "layout", Layout.build(self.items, self.flags, self.counters, self.characters,
                                                         self.infection, self.start_items))
 
-    @property
+    @cached_property
     def machine(self):
         """The story compiled for play (machine.Machine), made on first use."""
-        found = self.__dict__.get("_machine")
-        if found is None:
-            from .machine import Machine
+        from .machine import Machine  # it compiles this module's objects
 
-            found = Machine(self)
-            object.__setattr__(self, "_machine", found)
-        return found
+        return Machine(self)
 
     def __getstate__(self) -> dict:
         # Only what the constructor takes: the derived fields are rebuilt, and the machine holds closures.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .model import Choice, Node, Outcome, Story
 from .state import GameState, draw, initial_state
@@ -14,8 +13,7 @@ class StoryRuntimeError(Exception):
     """A state the story gives no way out of (a checker finds these before players do)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
     """A choice as offered this turn: its number (1-based among the enabled), or locked."""
 
     choice: Choice
@@ -28,8 +26,7 @@ class Offer:
         return self.number is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+class Turn(NamedTuple):
     """What one step did: the new state, the outcome drawn (if random), the trigger fired."""
 
     state: GameState

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .model import FATES, PLAYER, Story
 
@@ -133,20 +134,30 @@ class Layout:
         return bits
 
 
-@dataclass(frozen=True, slots=True)
-class GameState:
+class GameState(NamedTuple):
     """Where the player is, everything the story tracks (packed in `bits`), the generator and the turn.
 
     Read the values through `items`, `flags`, `counters` (following `story.counters`),
     `fates` (following `story.characters`) and `infection` (the player first, then the
-    characters: CLEAN, CARRIER, or the number of choices made since the bite).
+    characters: CLEAN, CARRIER, or the number of choices made since the bite). A named
+    tuple rather than a frozen dataclass: a step makes one, and a tuple is made three
+    times faster. Two states are equal when node, bits, generator and turn are.
     """
 
     node: str
     bits: int
     rng: int
     turn: int
-    layout: Layout = field(compare=False, repr=False)
+    layout: Layout
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GameState) and self[:4] == other[:4]
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:4])
 
     @classmethod
     def of(cls, layout: Layout, node: str, items=(), flags=(), counters=(), fates=(), infection=(), rng: int = 0,
