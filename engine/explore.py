@@ -11,7 +11,7 @@ from typing import Optional
 from . import invariants, runtime
 from .model import Location, Story
 from .runtime import StoryRuntimeError
-from .state import draw, seed_generator
+from .state import GameState, draw, seed_generator
 
 MAX_RUN_CHOICES = 2000
 
@@ -309,40 +309,54 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             sid = parent[sid]
         return tuple(reversed(steps))
 
+    # Per node index: the node, whether it ends, and its choices with what the loop needs.
+    plan = []
+    for node_id in project.node_ids:
+        node = nodes[node_id]
+        rows = tuple((c, None if c.condition is None else c.condition.test, (node_id, c.key), choice_index[id(c)],
+                      bool(c.outcomes)) for c in node.choices)
+        plan.append((node, node.ending is not None, rows))
+    node_mask, node_bits, turn_shift = project.node_mask, project.node_bits, project.turn_shift
+    live, index, start_bits = project.live, project.index, project.start_bits
+    layout = story.layout
+    take, possible, check = runtime.take, runtime.possible_outcomes, invariants.broken
+    offered_seen: set = set()
+    ids_get = ids.get
     sid = 0
     while sid < len(keys):
-        state = project.unpack(keys[sid])
+        key = keys[sid]
+        i = key & node_mask
+        node, ends, rows = plan[i]
+        mask, with_turn = live[i]
+        state = GameState(node.id, ((key >> node_bits) & mask) | (start_bits & ~mask), 0,
+                          key >> turn_shift if with_turn else 0, layout)
         edge_start.append(len(edges))
-        node = nodes[state.node]
-        coverage.nodes.add(node.id)
         if watch:
             for trigger in story.triggers:
                 note(trigger.condition, state)
-        if node.ending is not None:
-            coverage.endings[node.ending.id] += 1
+        if ends:
             endings_at.setdefault(node.ending.id, sid)
             ending_states.append(sid)
             sid += 1
             continue
         if watch:
-            for choice in node.choices:
+            for choice, *_ in rows:
                 if choice.condition is not None:
                     note(choice.condition, state)
-        offered = runtime.available(story, state)
-        if watch:
-            for choice in offered:
-                for outcome in choice.outcomes:
-                    if outcome.condition is not None:
-                        note(outcome.condition, state)
+        offered = [row for row in rows if row[1] is None or row[1](state)]
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
                                     "state, and it is not an ending", node.where, path_to(sid)))
             sid += 1
             continue
-        for choice in offered:
-            coverage.choices.add((node.id, choice.key))
-            if choice.outcomes:
-                branches = runtime.possible_outcomes(story, state, choice)
+        for choice, _, seen_key, number, random in offered:
+            offered_seen.add(seen_key)
+            if random:
+                if watch:
+                    for outcome in choice.outcomes:
+                        if outcome.condition is not None:
+                            note(outcome.condition, state)
+                branches = possible(story, state, choice)
                 if not branches:
                     findings.append(Finding("runtime-error", "error", "every outcome of this random choice is "
                                             "ruled out by its condition", choice.where,
@@ -351,14 +365,18 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             else:
                 branches = (None,)
             for outcome in branches:
-                nxt = runtime.take(story, state, choice, outcome).state
-                broken = invariants.broken(story, state, nxt)
+                nxt = take(story, state, choice, outcome)[0]
+                broken = check(story, state, nxt)
                 if broken:
                     findings.append(Finding("invariant", "error", "; ".join(broken), choice.where,
                                             path_to(sid) + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
                     continue
-                key = project.pack(nxt)
-                known = ids.get(key)
+                j = index[nxt.node]
+                mask, with_turn = live[j]
+                key = j | ((nxt.bits & mask) << node_bits)
+                if with_turn:
+                    key |= nxt.turn << turn_shift
+                known = ids_get(key)
                 if known is None:
                     if len(keys) >= max_states:
                         complete = False
@@ -367,10 +385,14 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     ids[key] = known
                     keys.append(key)
                     parent.append(sid)
-                    step_choice.append(choice_index[id(choice)])
+                    step_choice.append(number)
                     step_outcome.append(_outcome_index(choice, outcome) or 0)
                 edges.append(known)
         sid += 1
+    coverage.choices = offered_seen
+    coverage.nodes = {project.node_ids[key & node_mask] for key in keys}
+    for ending_sid in ending_states:
+        coverage.endings[nodes[project.node_ids[keys[ending_sid] & node_mask]].ending.id] += 1
     edge_start.append(len(edges))
     report = Report("exhaustive", coverage, findings, 0.0, states=len(keys), complete=complete,
                     max_states=max_states)

@@ -23,16 +23,25 @@ class Machine:
         self.tick = compile_tick(story, layout)
         self.run: dict = {}
         self.entry: dict = {}
+        self.edge: dict = {}  # id() of a plain choice or of an outcome -> (target, all its effects or None)
         for node in story.nodes.values():
             fn = compile_effects(story, layout, node.effects)
             if fn is not None:
                 self.entry[node.id] = fn
+        for node in story.nodes.values():
             for choice in node.choices:
                 self._add(story, choice)
+                if choice.goto is not None:
+                    self.edge[id(choice)] = (choice.goto, _chain(self.run.get(id(choice)),
+                                                                 self.entry.get(choice.goto)))
                 for outcome in choice.outcomes:
                     self._add(story, outcome)
+                    self.edge[id(outcome)] = (outcome.goto, _chain(self.run.get(id(choice)), self.run.get(id(outcome)),
+                                                                   self.entry.get(outcome.goto)))
         for trigger in story.triggers:
             self._add(story, trigger)
+        # A trigger fires when its condition becomes true, which needs the bits it reads (or the turn) to change.
+        self.triggers = tuple((t, *self.mask_of(story, t.condition.names), self.run.get(id(t))) for t in story.triggers)
         self.turn_at: Optional[str] = story.infection.on_player_turned
         self.player_shift = layout.clock_shifts[0]
         self.player_top = layout.turns[0] + 2  # the stored value of a clock that has run out
@@ -87,6 +96,25 @@ class Machine:
             mask, turn = self.mask_of(story, names)
             found = self._masks[id(template)] = (mask | extra, turn)
         return found
+
+
+def _chain(*fns):
+    """One function doing each of `fns` (None where there is nothing to do) in order."""
+    fns = tuple(f for f in fns if f is not None)
+    if not fns:
+        return None
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        first, second = fns
+        return lambda b: second(first(b))
+
+    def run(b: int) -> int:
+        for fn in fns:
+            b = fn(b)
+        return b
+
+    return run
 
 
 def _reads(parts):

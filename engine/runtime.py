@@ -109,18 +109,7 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
     bits = state.bits
     if bits & layout.running:
         bits = machine.tick(bits)
-    run = machine.run
-    effects = run.get(id(choice))
-    if effects is not None:
-        bits = effects(bits)
-    if outcome is not None:
-        effects = run.get(id(outcome))
-        if effects is not None:
-            bits = effects(bits)
-        target = outcome.goto
-    else:
-        target = choice.goto
-    effects = machine.entry.get(target)
+    target, effects = machine.edge[id(choice) if outcome is None else id(outcome)]
     if effects is not None:
         bits = effects(bits)
     after = GameState(target, bits, state.rng, state.turn + 1, layout)
@@ -131,13 +120,16 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
         cs, top, cm = machine.player_shift, machine.player_top, layout.clock_mask
         if (bits >> cs) & cm >= top > (state.bits >> cs) & cm:
             return Turn(_enter(machine, after, turn_at, bits), outcome, turn_at)
-    for trigger in story.triggers:
-        test = trigger.condition.test
-        if test(after) and not test(state):
-            effects = run.get(id(trigger))
-            if effects is not None:
-                bits = effects(bits)
-            return Turn(_enter(machine, after, trigger.goto, bits), outcome, trigger.goto)
+    if machine.triggers:
+        changed = state.bits ^ bits
+        for trigger, reads, reads_turn, effects in machine.triggers:
+            if not (changed & reads or reads_turn):
+                continue  # what it reads is as it was, so it cannot have just become true
+            test = trigger.condition.test
+            if test(after) and not test(state):
+                if effects is not None:
+                    bits = effects(bits)
+                return Turn(_enter(machine, after, trigger.goto, bits), outcome, trigger.goto)
     return Turn(after, outcome, None)
 
 
