@@ -46,6 +46,7 @@ class Machine:
         self.player_shift = layout.clock_shifts[0]
         self.player_top = layout.turns[0] + 2  # the stored value of a clock that has run out
         self.rendered: dict = {}
+        self.scenes: dict = {}
         self.verdicts: dict = {}  # invariants' memo
         self._masks: dict = {}
 
@@ -72,6 +73,30 @@ class Machine:
             elif name == PLAYER:
                 mask |= layout.clock_mask << layout.clock_shifts[0]
         return mask, "turn" in names
+
+    def remember(self, memo: dict, key, value):
+        """Store `value` in a memo that starts over when full, and return it."""
+        if len(memo) >= RENDER_MEMO_LIMIT:
+            memo.clear()
+        memo[key] = value
+        return value
+
+    def scene_mask(self, story: Story, node_id: str) -> tuple:
+        """What a whole scene (its text, which choices are offered, their texts) can depend on."""
+        found = self._masks.get(node_id)
+        if found is None:
+            node = story.nodes[node_id]
+            mask, turn = self.template_mask(story, node.text)
+            for choice in node.choices:
+                for template in (choice.text, choice.locked):
+                    if template is not None and not template.static:
+                        m, t = self.template_mask(story, template)
+                        mask, turn = mask | m, turn or t
+                if choice.condition is not None:
+                    m, t = self.mask_of(story, choice.condition.names)
+                    mask, turn = mask | m, turn or t
+            found = self._masks[node_id] = (mask, turn)
+        return found
 
     def template_mask(self, story: Story, template) -> tuple:
         """What a template's rendering can depend on, as mask_of returns it."""

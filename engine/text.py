@@ -7,7 +7,6 @@ import re
 from . import conditions
 from .conditions import ConditionError, Names
 from .model import Condition, Location, Template
-from .machine import RENDER_MEMO_LIMIT
 from .state import stage
 
 BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
@@ -164,10 +163,7 @@ def render(story, state, template: Template) -> str:
     if found is None:
         out: list = []
         _render_parts(story, state, template.parts, out)
-        found = normalize("".join(out))
-        if len(memo) >= RENDER_MEMO_LIMIT:
-            memo.clear()
-        memo[key] = found
+        found = machine.remember(memo, key, normalize("".join(out)))
     return found
 
 
