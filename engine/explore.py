@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import invariants, runtime
+from .equivalence import value_classes
 from .model import Location, Story
 from .runtime import StoryRuntimeError
 from .state import GameState, draw, seed_generator
@@ -245,6 +246,7 @@ class _Projection:
         player_clock = layout.clock_mask << layout.clock_shifts[0]
         self.live = [story.machine.mask_of(story, live[n]) for n in self.node_ids]
         self.live = [(mask | player_clock, turn) for mask, turn in self.live]
+        self.classes = value_classes(story, live)  # node index -> ((mask, value -> representative), ...)
         everything = 0
         for mask, _ in self.live:
             everything |= mask
@@ -254,9 +256,13 @@ class _Projection:
     def pack(self, state) -> int:
         i = self.index[state.node]
         mask, turn = self.live[i]
+        bits = state.bits & mask
+        for part, table in self.classes[i]:
+            value = bits & part
+            bits ^= value ^ table.get(value, value)
         if turn:
-            return i | ((state.bits & mask) << self.node_bits) | (state.turn << self.turn_shift)
-        return i | ((state.bits & mask) << self.node_bits)
+            return i | (bits << self.node_bits) | (state.turn << self.turn_shift)
+        return i | (bits << self.node_bits)
 
     def unpack(self, key: int):
         from .state import GameState
@@ -317,7 +323,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                       bool(c.outcomes)) for c in node.choices)
         plan.append((node, node.ending is not None, rows))
     node_mask, node_bits, turn_shift = project.node_mask, project.node_bits, project.turn_shift
-    live, index, start_bits = project.live, project.index, project.start_bits
+    live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     layout = story.layout
     take, possible, check = runtime.take, runtime.possible_outcomes, invariants.broken
     offered_seen: set = set()
@@ -373,7 +379,11 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     continue
                 j = index[nxt.node]
                 mask, with_turn = live[j]
-                key = j | ((nxt.bits & mask) << node_bits)
+                bits = nxt.bits & mask
+                for part, table in classes[j]:
+                    value = bits & part
+                    bits ^= value ^ table.get(value, value)
+                key = j | (bits << node_bits)
                 if with_turn:
                     key |= nxt.turn << turn_shift
                 known = ids_get(key)
