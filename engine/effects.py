@@ -10,7 +10,7 @@ from .state import CARRIER, CLEAN, FATE_CODE, GONE_CODES, Layout
 EFFECT_OPS = ("gain", "lose", "join", "leave", "die", "turn", "bite", "cure", "carrier", "set", "clear", "add")
 GONE = ("dead", "turned")
 
-TICK_MEMO_LIMIT = 100_000
+TICK_MEMO_LIMIT = 8_192
 _DEAD = FATE_CODE["dead"]
 _TURNED = FATE_CODE["turned"]
 

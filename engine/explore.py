@@ -288,11 +288,14 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     start = runtime.start(story, 0).with_(rng=0)
     ids = {project.pack(start): 0}
     keys = [project.pack(start)]  # state id -> key, in the order found (the BFS order)
-    parent = array("q", [-1])  # state id -> the state it was first reached from
+    # 4-byte ids and edge offsets while they fit, which halves the arrays' share of a state
+    fan_out = max([sum(1 if c.goto is not None else len(c.outcomes) for c in n.choices) for n in story.nodes.values()] + [1])
+    wide = "q" if max_states * fan_out >= 1 << 31 else "i"
+    parent = array(wide, [-1])  # state id -> the state it was first reached from
     step_choice = array("H", [0])  # state id -> index of the choice taken, in its node's list
     step_outcome = array("B", [0])  # state id -> 1-based outcome index, 0 for a plain goto
-    edge_start = array("q")  # state id -> where its successors start in `edges`
-    edges = array("q")
+    edge_start = array(wide)  # state id -> where its successors start in `edges`
+    edges = array(wide)
     endings_at: dict = {}  # ending id -> first state id
     ending_states: list = []
     complete = True
@@ -440,13 +443,14 @@ class _Edges:
 def _find_traps(story, successors, ending_states, path_to, findings) -> None:
     """States from which no ending can be reached: loops with no way out."""
     count = len(successors)
-    pred_count = array("q", [0]) * (count + 1)
+    wide = successors.edges.typecode
+    pred_count = array(wide, [0]) * (count + 1)
     for nxt in successors.edges:
         pred_count[nxt + 1] += 1
     for i in range(count):
         pred_count[i + 1] += pred_count[i]
-    preds = array("q", [0]) * len(successors.edges)
-    fill = array("q", pred_count)
+    preds = array(wide, [0]) * len(successors.edges)
+    fill = array(wide, pred_count)
     for sid in range(count):
         for nxt in successors[sid]:
             preds[fill[nxt]] = sid

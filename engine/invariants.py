@@ -5,7 +5,7 @@ from __future__ import annotations
 from .model import Story
 from .state import GameState
 
-MEMO_LIMIT = 100_000
+MEMO_LIMIT = 8_192
 
 
 def broken(story: Story, before: GameState, after: GameState) -> list:
