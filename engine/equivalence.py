@@ -1,37 +1,28 @@
-"""Values no later condition can tell apart: per node, classes of each counter's and each character's values.
+"""Values no later condition can tell apart: per node, classes of each counter's values.
 
-Two states at the same node that differ only in one counter (or one character's fate and
-clock) behave alike from there on when every condition that can still be evaluated gives
-the same answer for both values, and every step keeps them alike. That is a bisimulation,
-and each counter and each character can be minimised on its own: no effect or condition
-reads two of them at once. The explorer replaces a value by the smallest of its class, so
-`noise` 4 and 5 are one state where only `noise >= 7` is ever asked again and no step adds
-more than 2 before a `set`.
+Two states at the same node that differ only in one counter behave alike from there on
+when every condition that can still be evaluated gives the same answer for both values,
+and every step keeps them alike. That is a bisimulation, and each counter can be
+minimised on its own: no effect or condition reads two counters at once. (Characters'
+fates and clocks could be minimised the same way; measured on the campaign, it merged
+almost nothing and slowed the search, so they are left to the liveness.)
+
+The explorer replaces a value by the smallest of its class, so `noise` 4 and 5 are one
+state where only `noise >= 7` is ever asked again and no step adds more than 2 before a
+`set`.
 """
 
 from __future__ import annotations
 
 from .conditions import Names, compile_tree
 from .model import Story
-from .state import CLEAN, GameState
+from .state import GameState
 
-
-def _all_effects(story: Story):
-    for node in story.nodes.values():
-        yield from node.effects
-        for choice in node.choices:
-            yield from choice.effects
-            for outcome in choice.outcomes:
-                yield from outcome.effects
-    for trigger in story.triggers:
-        yield from trigger.effects
-
-
-WORK_BUDGET = 400_000  # value-edge pairs: about a second of preparation
+WORK_BUDGET = 400_000  # value-edge pairs: a few tenths of a second of preparation at most
 
 
 def value_classes(story: Story, live: dict) -> list:
-    """Per node (in story order): ((mask, {value bits: representative bits}), ...) for the parts worth merging.
+    """Per node (in story order): ((mask, {value bits: representative bits}), ...) for the counters that merge.
 
     `live` maps a node id to the names a condition may still read from there (the
     explorer's liveness); a part not live at a node is left to the liveness, which drops it.
@@ -43,13 +34,6 @@ def value_classes(story: Story, live: dict) -> list:
     for i, c in enumerate(story.counters):
         shift, mask, low, high = layout.counter_fields[i]
         parts.append((c.id, mask << shift, [v << shift for v in range(high - low + 1)]))
-    infected = {e.target for e in _all_effects(story) if e.op in ("bite", "carrier")}
-    for i, c in enumerate(story.characters):
-        fs, cs = layout.fate_shifts[i], layout.clock_shifts[1 + i]
-        # A character nothing can bite keeps a clean clock: only the fate varies.
-        clocks = range(layout.turns[1 + i] + 3) if c.id in infected else (CLEAN + 2,)
-        values = [(fate << fs) | (stored << cs) for fate in range(5) for stored in clocks]
-        parts.append((c.id, (7 << fs) | (layout.clock_mask << cs), values))
     # The work is about (nodes where it is live) x (its values) x (edges) per part; the
     # cheapest parts first, until the budget is spent, so a huge story costs bounded time.
     redirects = 1 + len(story.triggers) + (story.infection.on_player_turned is not None)

@@ -328,7 +328,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     node_mask, node_bits, turn_shift = project.node_mask, project.node_bits, project.turn_shift
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     layout = story.layout
-    take, possible, check = runtime.take, runtime.possible_outcomes, invariants.broken
+    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken
     offered_seen: set = set()
     ids_get = ids.get
     sid = 0
@@ -374,23 +374,25 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             else:
                 branches = (None,)
             for outcome in branches:
-                nxt = take(story, state, choice, outcome)[0]
-                broken = check(story, state, nxt)
-                if broken:
-                    findings.append(Finding("invariant", "error", "; ".join(broken), choice.where,
-                                            path_to(sid) + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
-                    continue
-                j = index[nxt.node]
+                target, after, _ = advance(story, state, choice, outcome)
+                j = index[target]
                 mask, with_turn = live[j]
-                bits = nxt.bits & mask
+                bits = after & mask
                 for part, table in classes[j]:
                     value = bits & part
                     bits ^= value ^ table.get(value, value)
                 key = j | (bits << node_bits)
                 if with_turn:
-                    key |= nxt.turn << turn_shift
+                    key |= (state.turn + 1) << turn_shift
                 known = ids_get(key)
                 if known is None:
+                    # The invariants are checked on each step that finds a new state: every state
+                    # is vouched for by the step that first reached it.
+                    broken = check(story, state, GameState(target, after, 0, state.turn + 1, layout))
+                    if broken:
+                        findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, path_to(sid)
+                                                + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
+                        continue
                     if len(keys) >= max_states:
                         complete = False
                         continue

@@ -23,6 +23,7 @@ class Machine:
         self.tick = compile_tick(story, layout)
         self.run: dict = {}
         self.entry: dict = {}
+        self.ends = {n.id: n.ending is not None for n in story.nodes.values()}
         self.edge: dict = {}  # id() of a plain choice or of an outcome -> (target, all its effects or None)
         for node in story.nodes.values():
             fn = compile_effects(story, layout, node.effects)

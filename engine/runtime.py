@@ -104,6 +104,15 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
     player's turning (infection.on_player_turned) or else the first trigger whose condition
     has just become true sends the player on.
     """
+    target, bits, fired = advance(story, state, choice, outcome)
+    return Turn(GameState(target, bits, state.rng, state.turn + 1, state.layout), outcome, fired)
+
+
+def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Outcome]) -> tuple:
+    """`take` without the new state made: (node, bits, the trigger's or turning's node or None).
+
+    The explorer calls it for every edge of the state graph, where a state is a key.
+    """
     machine = story.machine
     layout = state.layout
     bits = state.bits
@@ -112,32 +121,34 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
     target, effects = machine.edge[id(choice) if outcome is None else id(outcome)]
     if effects is not None:
         bits = effects(bits)
-    after = GameState(target, bits, state.rng, state.turn + 1, layout)
-    if story.nodes[target].ending is not None:
-        return Turn(after, outcome, None)
+    if machine.ends[target]:
+        return target, bits, None
     turn_at = machine.turn_at
     if turn_at is not None:
         cs, top, cm = machine.player_shift, machine.player_top, layout.clock_mask
         if (bits >> cs) & cm >= top > (state.bits >> cs) & cm:
-            return Turn(_enter(machine, after, turn_at, bits), outcome, turn_at)
+            return _enter(machine, turn_at, bits)
     if machine.triggers:
         changed = state.bits ^ bits
+        after = None
         for trigger, reads, reads_turn, effects in machine.triggers:
             if not (changed & reads or reads_turn):
                 continue  # what it reads is as it was, so it cannot have just become true
             test = trigger.condition.test
+            if after is None:
+                after = GameState(target, bits, state.rng, state.turn + 1, layout)
             if test(after) and not test(state):
                 if effects is not None:
                     bits = effects(bits)
-                return Turn(_enter(machine, after, trigger.goto, bits), outcome, trigger.goto)
-    return Turn(after, outcome, None)
+                return _enter(machine, trigger.goto, bits)
+    return target, bits, None
 
 
-def _enter(machine, after: GameState, target: str, bits: int) -> GameState:
+def _enter(machine, target: str, bits: int) -> tuple:
     effects = machine.entry.get(target)
     if effects is not None:
         bits = effects(bits)
-    return GameState(target, bits, after.rng, after.turn, after.layout)
+    return target, bits, target
 
 
 def find_choice(story: Story, state: GameState, key) -> Optional[Choice]:
