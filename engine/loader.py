@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
+import gc
 import os
 import re
 from pathlib import Path
@@ -22,8 +22,7 @@ from .problems import Problem, StoryError, sort_key
 
 from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
-MANIFEST_NAME = "story.yaml"
+from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
 _ID = re.compile(spec.ID_PATTERN)
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "bool", "null", "map", "seq", "float")}
@@ -38,21 +37,20 @@ def load(directory) -> Story:
     return story
 
 
-def load_story(directory) -> tuple[Optional[Story], list]:
-    """(story or None, problems). Never raises for bad story input."""
-    return _Loader(str(directory)).run()
+def load_story(directory, sources: Optional[tuple] = None) -> tuple[Optional[Story], list]:
+    """(story or None, problems). Never raises for bad story input.
 
-
-def story_files(directory) -> list:
-    """The story's files, relative to `directory`, in a stable order."""
-    root = Path(directory)
-    found = []
-    for path in root.rglob("*.yaml"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        found.append(rel.as_posix())
-    return sorted(found)
+    `sources` is what sources.read_sources(directory) returned, when the caller has read the files already.
+    """
+    # Loading makes hundreds of thousands of objects that all live on; collecting while they are
+    # made only re-scans them (about 60% of the time of a large story), so the collector waits.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _Loader(str(directory)).run(sources)
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _File:
@@ -70,7 +68,7 @@ class _Loader:
         self.directory = directory
         self.problems: list = []
         self.files: list = []
-        self.hash = hashlib.sha256()
+        self.hash = ""
         self.names = Names()
         self.node_defs: dict = {}  # id -> (file, key node, value node)
         self.duplicates: list = []
@@ -103,19 +101,19 @@ class _Loader:
 
     # -- reading files ---------------------------------------------------------------------
 
-    def run(self) -> tuple:
+    def run(self, sources: Optional[tuple] = None) -> tuple:
         root = Path(self.directory)
         if not root.is_dir():
             self.error(Location(self.directory, 1, 1), "expected a story directory, found "
                        + ("a file" if root.exists() else "nothing") + " at this path", "no-story")
             return None, self.problems
-        names = story_files(root)
-        if MANIFEST_NAME not in names:
+        files, self.hash = sources if sources is not None else read_sources(self.directory)
+        if not any(f.rel == MANIFEST_NAME for f in files):
             self.error(Location(os.path.join(self.directory, MANIFEST_NAME), 1, 1),
                        "expected the manifest story.yaml (with title and start) in the story directory, found none",
                        "no-manifest")
-        for rel in names:
-            self.read_file(rel)
+        for source in files:
+            self.read_file(source)
         manifest = next((f for f in self.files if f.shown == os.path.join(self.directory, MANIFEST_NAME)), None)
         story = None
         if manifest is not None:
@@ -125,21 +123,17 @@ class _Loader:
             return None, self.problems
         return story, self.problems
 
-    def read_file(self, rel: str) -> None:
-        shown = os.path.join(self.directory, rel)
-        path = Path(self.directory, rel)
+    def read_file(self, source: Source) -> None:
+        rel, shown, data = source.rel, source.shown, source.data
         top = Location(shown, 1, 1)
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
+        if data is None:
+            if source.error is None:
                 self.error(top, f"expected a story file under {MAX_FILE_BYTES // (1024 * 1024)} MiB, found "
-                           f"{size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files", "file-too-large")
-                return
-            data = path.read_bytes()
-        except OSError as err:
-            self.error(top, f"cannot read this file: {err.strerror}", "unreadable-file")
+                           f"{source.size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files",
+                           "file-too-large")
+            else:
+                self.error(top, f"cannot read this file: {source.error}", "unreadable-file")
             return
-        self.hash.update(rel.encode() + b"\0" + data + b"\0")
         if b"\0" in data:
             self.error(top, "expected YAML text, found binary data (a NUL byte)", "not-text")
             return
@@ -390,7 +384,7 @@ class _Loader:
         return Story(
             title=title, start=start, author=author, infection=infection, start_items=tuple(start_items),
             characters=tuple(characters), items=tuple(items), flags=tuple(flags), counters=tuple(counters),
-            triggers=tuple(triggers), nodes=nodes, content_hash=self.hash.hexdigest(),
+            triggers=tuple(triggers), nodes=nodes, content_hash=self.hash,
             root=self.directory, files=tuple(f.shown for f in self.files), where=self.at(manifest, manifest.root),
         )
 
