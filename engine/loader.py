@@ -20,7 +20,7 @@ from .model import (
 )
 from .problems import Problem, StoryError, sort_key
 
-from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
+from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, compose_budget, nesting_bound, too_deep
 
 from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
 _ID = re.compile(spec.ID_PATTERN)
@@ -72,6 +72,7 @@ class _Loader:
         self.names = Names()
         self.node_defs: dict = {}  # id -> (file, key node, value node)
         self.duplicates: list = []
+        self.budget = compose_budget()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -123,16 +124,16 @@ class _Loader:
             return None, self.problems
         return story, self.problems
 
-    def read_file(self, source: Source) -> None:
-        rel, shown, data = source.rel, source.shown, source.data
+    def read_file(self, entry: Source) -> None:
+        rel, shown, data = entry.rel, entry.shown, entry.data
         top = Location(shown, 1, 1)
         if data is None:
-            if source.error is None:
+            if entry.error is None:
                 self.error(top, f"expected a story file under {MAX_FILE_BYTES // (1024 * 1024)} MiB, found "
-                           f"{source.size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files",
+                           f"{entry.size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files",
                            "file-too-large")
             else:
-                self.error(top, f"cannot read this file: {source.error}", "unreadable-file")
+                self.error(top, f"cannot read this file: {entry.error}", "unreadable-file")
             return
         if b"\0" in data:
             self.error(top, "expected YAML text, found binary data (a NUL byte)", "not-text")
@@ -148,20 +149,28 @@ class _Loader:
             return
         if source.startswith("\ufeff"):
             source = source[1:]
-        deep = too_deep(source, data)
-        if deep is not None:
-            self.error(Location(shown, deep[0], deep[1]), f"expected mappings and lists nested at most {MAX_DEPTH} "
-                       f"deep, found deeper nesting here", "too-deep")
+        lines = source.splitlines()
+        # Nesting deeper than MAX_DEPTH is refused at the first token that passes it. Scanning
+        # every token to find it costs as much as composing; so a file that cannot nest deeply
+        # enough to harm libyaml's recursive composer is composed first, and scanned only if the
+        # composed tree turns out deeper than MAX_DEPTH (the tree is never shallower than the tokens).
+        bound = nesting_bound(lines, source)
+        scanned = bound <= MAX_DEPTH or bound > self.budget
+        if bound > self.budget and self.refuse_deep(shown, source):
             return
         try:
             documents = list(yaml.compose_all(source, Loader=_SafeLoader))
         except yaml.MarkedYAMLError as err:
+            if not scanned and self.refuse_deep(shown, source):
+                return
             mark = err.problem_mark or err.context_mark
             where = Location(shown, mark.line + 1, mark.column + 1) if mark else top
             what = err.problem or err.context or "invalid YAML"
             self.error(where, f"this is not valid YAML: {what}", "yaml-syntax")
             return
         except (yaml.YAMLError, RecursionError, MemoryError) as err:
+            if not scanned and self.refuse_deep(shown, source):
+                return
             self.error(top, f"this is not valid YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
                        "yaml-syntax")
             return
@@ -170,34 +179,62 @@ class _Loader:
             if rel == MANIFEST_NAME:
                 self.error(top, "expected the manifest (title, start, ...), found an empty file", "missing-key")
             return
-        file = _File(shown, source.splitlines(), documents[0])
+        file = _File(shown, lines, documents[0])
+        # A tagged node is reported, never constructed; the rest of the file is still checked.
+        bad_tags, depth, shared = self.walk(file, documents[0])
+        if not scanned and (depth > MAX_DEPTH or shared or len(documents) > 1) and self.refuse_deep(shown, source):
+            return
         if len(documents) > 1:
             self.error(self.at(file, documents[1]), "expected one YAML document per file, found another here",
                        "yaml-syntax")
-        # A tagged node is reported, never constructed; the rest of the file is still checked.
-        self.tags_ok(file, documents[0])
+        for node in bad_tags:
+            self.error(self.at(file, node), f"expected plain YAML data, found the tag {node.tag!r}; "
+                       "story files cannot build objects", "unsafe-tag")
         self.files.append(file)
 
-    def tags_ok(self, file: _File, root) -> bool:
-        ok = True
-        stack = [root]
+    def refuse_deep(self, shown: str, source: str) -> bool:
+        """Reports nesting deeper than MAX_DEPTH at the token that first passes it; False if none does."""
+        deep = too_deep(source)
+        if deep is None:
+            return False
+        self.error(Location(shown, deep[0], deep[1]), f"expected mappings and lists nested at most {MAX_DEPTH} "
+                   f"deep, found deeper nesting here", "too-deep")
+        return True
+
+    def walk(self, file: _File, root) -> tuple:
+        """(nodes with tags, the deepest nesting of collections, whether any node is shared by an alias)."""
+        tagged = []
+        allowed = _ALLOWED_TAGS
+        mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+        deepest = 0
+        shared = False
+        stack = [(root, 1)]
         seen = set()
+        pop, push, mark = stack.pop, stack.append, seen.add
         while stack:
-            node = stack.pop()
-            if id(node) in seen:
+            node, depth = pop()
+            key = id(node)
+            if key in seen:
+                shared = True  # an alias: depths measured here may be shallower than at the anchor
                 continue
-            seen.add(id(node))
-            if node.tag not in _ALLOWED_TAGS:
-                self.error(self.at(file, node), f"expected plain YAML data, found the tag {node.tag!r}; "
-                           "story files cannot build objects", "unsafe-tag")
-                ok = False
-            if isinstance(node, yaml.MappingNode):
+            mark(key)
+            if node.tag not in allowed:
+                tagged.append(node)
+            kind = type(node)
+            if kind is mapping:
+                if depth > deepest:
+                    deepest = depth
+                depth += 1
                 for k, v in node.value:
-                    stack.append(k)
-                    stack.append(v)
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-        return ok
+                    push((k, depth))
+                    push((v, depth))
+            elif kind is sequence:
+                if depth > deepest:
+                    deepest = depth
+                depth += 1
+                for item in node.value:
+                    push((item, depth))
+        return tagged, deepest, shared
 
     # -- generic shape checks --------------------------------------------------------------
 
