@@ -181,13 +181,13 @@ class _Loader:
             return
         file = _File(shown, lines, documents[0])
         # A tagged node is reported, never constructed; the rest of the file is still checked.
-        bad_tags, depth, shared = self.walk(file, documents[0])
+        bad, depth, shared = self.shape(documents[0])
         if not scanned and (depth > MAX_DEPTH or shared or len(documents) > 1) and self.refuse_deep(shown, source):
             return
         if len(documents) > 1:
             self.error(self.at(file, documents[1]), "expected one YAML document per file, found another here",
                        "yaml-syntax")
-        for node in bad_tags:
+        for node in self.tagged(documents[0]) if bad else ():
             self.error(self.at(file, node), f"expected plain YAML data, found the tag {node.tag!r}; "
                        "story files cannot build objects", "unsafe-tag")
         self.files.append(file)
@@ -201,40 +201,70 @@ class _Loader:
                    f"deep, found deeper nesting here", "too-deep")
         return True
 
-    def walk(self, file: _File, root) -> tuple:
-        """(nodes with tags, the deepest nesting of collections, whether any node is shared by an alias)."""
-        tagged = []
+    @staticmethod
+    def shape(root) -> tuple:
+        """(whether any node has a tag not allowed, the deepest nesting of collections, whether an alias shares one).
+
+        Walks the collections only, the scalars in them checked in place: a story is mostly scalars.
+        """
         allowed = _ALLOWED_TAGS
         mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+        bad = root.tag not in allowed
         deepest = 0
         shared = False
-        stack = [(root, 1)]
+        stack = [(root, 1)] if type(root) is mapping or type(root) is sequence else []
         seen = set()
         pop, push, mark = stack.pop, stack.append, seen.add
         while stack:
             node, depth = pop()
-            key = id(node)
-            if key in seen:
+            if id(node) in seen:
                 shared = True  # an alias: depths measured here may be shallower than at the anchor
                 continue
-            mark(key)
-            if node.tag not in allowed:
-                tagged.append(node)
-            kind = type(node)
-            if kind is mapping:
-                if depth > deepest:
-                    deepest = depth
-                depth += 1
+            mark(id(node))
+            if depth > deepest:
+                deepest = depth
+            depth += 1
+            if type(node) is mapping:
+                for pair in node.value:
+                    for child in pair:
+                        kind = type(child)
+                        if kind is mapping or kind is sequence:
+                            if child.tag not in allowed:
+                                bad = True
+                            push((child, depth))
+                        elif child.tag not in allowed:
+                            bad = True
+            else:
+                for child in node.value:
+                    kind = type(child)
+                    if kind is mapping or kind is sequence:
+                        if child.tag not in allowed:
+                            bad = True
+                        push((child, depth))
+                    elif child.tag not in allowed:
+                        bad = True
+        return bad, deepest, shared
+
+    @staticmethod
+    def tagged(root) -> list:
+        """The nodes whose tags are not allowed, in the order they have always been reported."""
+        found = []
+        stack = [root]
+        seen = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.tag not in _ALLOWED_TAGS:
+                found.append(node)
+            if isinstance(node, yaml.MappingNode):
                 for k, v in node.value:
-                    push((k, depth))
-                    push((v, depth))
-            elif kind is sequence:
-                if depth > deepest:
-                    deepest = depth
-                depth += 1
-                for item in node.value:
-                    push((item, depth))
-        return tagged, deepest, shared
+                    stack.append(k)
+                    stack.append(v)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+        return found
 
     # -- generic shape checks --------------------------------------------------------------
 
