@@ -19,10 +19,9 @@ from .model import (
     Node, Outcome, Story, Trigger,
 )
 from .problems import Problem, StoryError, sort_key
-
+from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
 from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, compose_budget, nesting_bound, too_deep
 
-from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
 _ID = re.compile(spec.ID_PATTERN)
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "bool", "null", "map", "seq", "float")}

@@ -1,6 +1,5 @@
 """The story cache: a hit behaves as a fresh load, any edit misses, damage is ignored, nothing runs or lands in the story."""
 
-import io
 import os
 import pickle
 import shutil
