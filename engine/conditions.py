@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .model import FATES, PLAYER, STAGES
-from .state import CARRIER, CLEAN
+from .state import CARRIER, CLEAN, FATE_CODE, GONE_CODES
 
 KEYWORDS = {"and", "or", "not", "has", "with", "is", "are", "true", "false"}
 COMPARISONS = {"<", "<=", "==", "!=", ">=", ">"}
@@ -39,6 +39,7 @@ class Names:
     turns: dict = field(default_factory=dict)  # person id -> turns until turned
     feverish: int = 3
     turning: int = 6
+    layout: object = None  # state.Layout: where compiled conditions find each value
 
     @classmethod
     def from_story(cls, story) -> "Names":
@@ -53,6 +54,7 @@ class Names:
             turns=turns,
             feverish=story.infection.feverish,
             turning=story.infection.turning,
+            layout=story.layout,
         )
 
     def kind_of(self, name: str) -> str | None:
@@ -269,7 +271,10 @@ def _expect(name, kind, offset, names: Names, errors: list, pool) -> None:
 
 
 def compile_tree(tree: tuple, names: Names):
-    """A function of a GameState that evaluates the (already checked) tree."""
+    """A function of a GameState that evaluates the (already checked) tree.
+
+    It reads the state's packed bits, at the places `names.layout` gives.
+    """
     op = tree[0]
     if op == "true":
         return lambda s: True
@@ -290,21 +295,20 @@ def compile_tree(tree: tuple, names: Names):
     if op == "not":
         inner = compile_tree(tree[1], names)
         return lambda s: not inner(s)
+    layout = names.layout
     if op == "has":
-        item = tree[1]
-        return lambda s: item in s.items
+        bit = layout.item_bit[tree[1]]
+        return lambda s: s.bits & bit != 0
     if op == "flag":
-        flag = tree[1]
-        return lambda s: flag in s.flags
-    if op == "with":
-        i = names.characters[tree[1]]
-        return lambda s: s.fates[i] == "in-group"
-    if op == "fate":
-        i = names.characters[tree[1]]
-        word = tree[2]
+        bit = layout.flag_bit[tree[1]]
+        return lambda s: s.bits & bit != 0
+    if op in ("with", "fate"):
+        shift = layout.fate_shifts[names.characters[tree[1]]]
+        word = "in-group" if op == "with" else tree[2]
         if word == "alive":
-            return lambda s: s.fates[i] not in ("dead", "turned")
-        return lambda s: s.fates[i] == word
+            return lambda s: (s.bits >> shift) & 7 not in GONE_CODES
+        code = FATE_CODE[word]
+        return lambda s: (s.bits >> shift) & 7 == code
     if op == "cmp":
         return _compile_cmp(tree, names)
     if op == "stage":
@@ -315,41 +319,54 @@ def compile_tree(tree: tuple, names: Names):
 def _compile_cmp(tree, names: Names):
     _, name, cmp, number, _ = tree
     if name == "turn":
-        get = lambda s: s.turn  # noqa: E731
-    else:
-        i = names.counters[name]
-        get = lambda s: s.counters[i]  # noqa: E731
+        return {
+            "<": lambda s: s.turn < number,
+            "<=": lambda s: s.turn <= number,
+            "==": lambda s: s.turn == number,
+            "!=": lambda s: s.turn != number,
+            ">=": lambda s: s.turn >= number,
+            ">": lambda s: s.turn > number,
+        }[cmp]
+    shift, mask, low, _ = names.layout.counter_fields[names.counters[name]]
+    n = number - low  # the field holds value - min
     return {
-        "<": lambda s: get(s) < number,
-        "<=": lambda s: get(s) <= number,
-        "==": lambda s: get(s) == number,
-        "!=": lambda s: get(s) != number,
-        ">=": lambda s: get(s) >= number,
-        ">": lambda s: get(s) > number,
+        "<": lambda s: (s.bits >> shift) & mask < n,
+        "<=": lambda s: (s.bits >> shift) & mask <= n,
+        "==": lambda s: (s.bits >> shift) & mask == n,
+        "!=": lambda s: (s.bits >> shift) & mask != n,
+        ">=": lambda s: (s.bits >> shift) & mask >= n,
+        ">": lambda s: (s.bits >> shift) & mask > n,
     }[cmp]
 
 
 def _compile_stage(who: str, word: str, names: Names):
-    turns = names.turns[who]
+    """Stages read the clock field, which holds the clock + 2 (carrier 0, clean 1, bitten from 2)."""
+    layout = names.layout
+    top = names.turns[who] + 2
+    cm = layout.clock_mask
     if who == PLAYER:
-        p = 0
-        is_turned = lambda s: s.infection[0] >= turns  # noqa: E731
+        cs = layout.clock_shifts[0]
+        is_turned = lambda s: (s.bits >> cs) & cm >= top  # noqa: E731
     else:
         c = names.characters[who]
-        p = 1 + c
-        is_turned = lambda s: s.fates[c] == "turned" or s.infection[p] >= turns  # noqa: E731
+        cs = layout.clock_shifts[1 + c]
+        fs = layout.fate_shifts[c]
+        turned = FATE_CODE["turned"]
+        is_turned = lambda s: (s.bits >> fs) & 7 == turned or (s.bits >> cs) & cm >= top  # noqa: E731
     low = {"bitten": 0, "feverish": names.feverish, "turning": names.turning}
     if word in low:
-        start = low[word]
-        return lambda s: start <= s.infection[p] and not is_turned(s)
+        start = low[word] + 2
+        return lambda s: start <= (s.bits >> cs) & cm and not is_turned(s)
     if word == "turned":
         return is_turned
     if word == "carrier":
-        return lambda s: s.infection[p] == CARRIER
+        carrier = CARRIER + 2
+        return lambda s: (s.bits >> cs) & cm == carrier
+    clean = CLEAN + 2
     if word == "clean":
-        return lambda s: s.infection[p] == CLEAN and not is_turned(s)
+        return lambda s: (s.bits >> cs) & cm == clean and not is_turned(s)
     if word == "infected":
-        return lambda s: s.infection[p] != CLEAN or is_turned(s)
+        return lambda s: (s.bits >> cs) & cm != clean or is_turned(s)
     raise ValueError(f"unknown stage {word!r}")
 
 

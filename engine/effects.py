@@ -1,143 +1,138 @@
-"""Effects: how a choice, an outcome, a node entry or a trigger changes the state."""
+"""Effects: how a choice, an outcome, a node entry or a trigger changes the state, compiled to integer operations."""
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from .model import PLAYER, Story
-from .state import CARRIER, CLEAN, GameState
+from .state import CARRIER, CLEAN, FATE_CODE, GONE_CODES, Layout
 
 EFFECT_OPS = ("gain", "lose", "join", "leave", "die", "turn", "bite", "cure", "carrier", "set", "clear", "add")
 GONE = ("dead", "turned")
 
+TICK_MEMO_LIMIT = 100_000
+_DEAD = FATE_CODE["dead"]
+_TURNED = FATE_CODE["turned"]
 
-class Scratch:
-    """A working copy of a GameState for the length of one step; frozen again at the end."""
 
-    __slots__ = ("story", "node", "items", "flags", "counters", "fates", "infection", "rng", "turn")
+def compile_effects(story: Story, layout: Layout, effects) -> Optional[Callable[[int], int]]:
+    """One function from a state's bits to the bits after `effects`, in order (None when there are none)."""
+    steps = [_compile(story, layout, e) for e in effects]
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    if len(steps) == 2:
+        first, second = steps
+        return lambda b: second(first(b))
+    steps = tuple(steps)
 
-    def __init__(self, story: Story, state: GameState):
-        self.story = story
-        self.node = state.node
-        self.items = set(state.items)
-        self.flags = set(state.flags)
-        self.counters = list(state.counters)
-        self.fates = list(state.fates)
-        self.infection = list(state.infection)
-        self.rng = state.rng
-        self.turn = state.turn
+    def run(b: int) -> int:
+        for step in steps:
+            b = step(b)
+        return b
 
-    def freeze(self) -> GameState:
-        return GameState(
-            node=self.node,
-            items=frozenset(self.items),
-            flags=frozenset(self.flags),
-            counters=tuple(self.counters),
-            fates=tuple(self.fates),
-            infection=tuple(self.infection),
-            rng=self.rng,
-            turn=self.turn,
-        )
+    return run
 
-    def apply(self, effects) -> None:
-        for effect in effects:
-            _APPLY[effect.op](self, effect)
 
-    def advance_infection(self) -> None:
-        """One choice passes: every running clock ticks; characters whose clock runs out turn."""
-        story = self.story
-        infection = self.infection
-        for p, clock in enumerate(infection):
-            if clock < 0:
+def _compile(story: Story, layout: Layout, e) -> Callable[[int], int]:
+    op, target = e.op, e.target
+    if op == "gain":
+        bit = layout.item_bit[target]
+        return lambda b: b | bit
+    if op == "lose":
+        keep = ~layout.item_bit[target]
+        return lambda b: b & keep
+    if op in ("set", "clear"):
+        i = story.counter_index.get(target)
+        if i is not None:  # `set` on a counter
+            s, m, low, high = layout.counter_fields[i]
+            value = (max(low, min(high, e.value)) - low) << s
+            keep = ~(m << s)
+            return lambda b: (b & keep) | value
+        bit = layout.flag_bit[target]
+        if op == "set" and e.value:
+            return lambda b: b | bit
+        keep = ~bit
+        return lambda b: b & keep
+    if op == "add":
+        s, m, low, high = layout.counter_fields[story.counter_index[target]]
+        keep, top, k = ~(m << s), high - low, e.value
+
+        def add(b: int) -> int:
+            v = ((b >> s) & m) + k
+            return (b & keep) | ((0 if v < 0 else top if v > top else v) << s)
+
+        return add
+    if op in ("join", "leave", "die", "turn"):
+        return _fate_setter(layout.fate_shifts[story.character_index[target]], op)
+    p = 0 if target == PLAYER else 1 + story.character_index[target]
+    cs = layout.clock_shifts[p]
+    cfield = layout.clock_mask << cs
+    keep = ~cfield
+    if op == "bite":
+        clean, bitten = (CLEAN + 2) << cs, (0 + 2) << cs
+        return lambda b: (b & keep) | bitten if b & cfield == clean else b
+    value = ((CLEAN if op == "cure" else CARRIER) + 2) << cs
+    if p == 0:
+        return lambda b: (b & keep) | value
+    fs = layout.fate_shifts[p - 1]
+    return lambda b: b if (b >> fs) & 7 in GONE_CODES else (b & keep) | value
+
+
+def _fate_setter(s: int, op: str) -> Callable[[int], int]:
+    keep = ~(7 << s)
+    if op in ("join", "leave"):  # the dead and the turned stay so
+        value = FATE_CODE["in-group" if op == "join" else "separated"] << s
+        return lambda b: b if (b >> s) & 7 in GONE_CODES else (b & keep) | value
+    if op == "die":
+        value = _DEAD << s
+        return lambda b: (b & keep) | value
+    value = _TURNED << s
+    return lambda b: b if (b >> s) & 7 == _DEAD else (b & keep) | value
+
+
+def compile_tick(story: Story, layout: Layout) -> Callable[[int], int]:
+    """One choice passes: every running clock ticks; characters whose clock runs out turn.
+
+    Call it only when `bits & layout.running` (some clock runs); the dead and the turned
+    no longer tick.
+    """
+    cm = layout.clock_mask
+    people = []
+    for p, (cs, limit) in enumerate(zip(layout.clock_shifts, layout.turns)):
+        fs = layout.fate_shifts[p - 1] if p else None
+        people.append((cs, limit + 2, fs))
+    people = tuple(people)
+    part = layout.clocks_mask | layout.fates_mask
+    rest = ~part
+    memo: dict = {}  # the clocks and fates before -> after; a run meets few combinations
+
+    def slow(b: int) -> int:
+        for cs, top, fs in people:
+            stored = (b >> cs) & cm
+            if stored < 2:
+                continue  # clean or carrier
+            if fs is None:
+                if stored < top:
+                    b += 1 << cs
                 continue
-            if p == 0:
-                limit = story.person_turns(PLAYER)
-                infection[0] = min(clock + 1, limit)
+            if (b >> fs) & 7 in GONE_CODES:
                 continue
-            c = p - 1
-            if self.fates[c] in GONE:
-                continue
-            limit = story.person_turns(story.characters[c].id)
-            infection[p] = clock = min(clock + 1, limit)
-            if clock >= limit:
-                self.fates[c] = "turned"
+            if stored < top:
+                b += 1 << cs
+                stored += 1
+            if stored >= top:
+                b = (b & ~(7 << fs)) | (_TURNED << fs)
+        return b
 
+    def tick(b: int) -> int:
+        before = b & part
+        after = memo.get(before)
+        if after is None:
+            if len(memo) >= TICK_MEMO_LIMIT:
+                memo.clear()
+            after = memo[before] = slow(before)
+        return (b & rest) | after
 
-def _person(scratch: Scratch, who: str) -> int:
-    return 0 if who == PLAYER else 1 + scratch.story.character_index[who]
-
-
-def _gain(s: Scratch, e) -> None:
-    s.items.add(e.target)
-
-
-def _lose(s: Scratch, e) -> None:
-    s.items.discard(e.target)
-
-
-def _fate_setter(fate: str, over_gone: bool):
-    def apply(s: Scratch, e) -> None:
-        i = s.story.character_index[e.target]
-        if s.fates[i] in GONE and not over_gone:
-            return  # the dead and the turned stay so
-        if s.fates[i] == "dead" and fate == "turned":
-            return
-        s.fates[i] = fate
-
-    return apply
-
-
-def _bite(s: Scratch, e) -> None:
-    p = _person(s, e.target)
-    if s.infection[p] == CLEAN:
-        s.infection[p] = 0
-
-
-def _cure(s: Scratch, e) -> None:
-    p = _person(s, e.target)
-    if p and s.fates[p - 1] in GONE:
-        return
-    s.infection[p] = CLEAN
-
-
-def _carrier(s: Scratch, e) -> None:
-    p = _person(s, e.target)
-    if p and s.fates[p - 1] in GONE:
-        return
-    s.infection[p] = CARRIER
-
-
-def _set(s: Scratch, e) -> None:
-    i = s.story.counter_index.get(e.target)
-    if i is None:
-        if e.value:
-            s.flags.add(e.target)
-        else:
-            s.flags.discard(e.target)
-    else:
-        c = s.story.counters[i]
-        s.counters[i] = max(c.min, min(c.max, e.value))
-
-
-def _clear(s: Scratch, e) -> None:
-    s.flags.discard(e.target)
-
-
-def _add(s: Scratch, e) -> None:
-    i = s.story.counter_index[e.target]
-    c = s.story.counters[i]
-    s.counters[i] = max(c.min, min(c.max, s.counters[i] + e.value))
-
-
-_APPLY = {
-    "gain": _gain,
-    "lose": _lose,
-    "join": _fate_setter("in-group", over_gone=False),
-    "leave": _fate_setter("separated", over_gone=False),
-    "die": _fate_setter("dead", over_gone=True),
-    "turn": _fate_setter("turned", over_gone=True),
-    "bite": _bite,
-    "cure": _cure,
-    "carrier": _carrier,
-    "set": _set,
-    "clear": _clear,
-    "add": _add,
-}
+    return tick

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import invariants, runtime
+from .equivalence import value_classes
 from .model import Location, Story
 from .runtime import StoryRuntimeError
-from .state import draw, seed_generator
+from .state import GameState, draw, seed_generator
 
 MAX_RUN_CHOICES = 2000
 
@@ -228,113 +229,48 @@ class _Projection:
     node reads it (a backward liveness analysis over the node graph; triggers and the
     turning of the player count from everywhere). Text is left out: it changes what is
     shown, not where the story can go. The player's infection clock is always kept. The
-    key unpacks to an equivalent state: what it leaves out is set to its start value,
-    which no later condition can tell apart.
+    key is the node's index, then the state's bits masked to what is live there (then the
+    turn, if a condition reads it). It unpacks to an equivalent state: what it leaves out is
+    set to its start value, which no later condition can tell apart.
     """
 
     def __init__(self, story: Story):
         self.story = story
+        layout = story.layout
+        self.layout = layout
         live = _liveness(story)
-        self.read = set().union(*live.values()) if live else set()
         self.node_ids = list(story.nodes)
-        longest = max([story.person_turns("you")] + [story.person_turns(c.id) for c in story.characters])
-        self.clock_bits = (longest + 2).bit_length()  # a clock is -2 (carrier), -1 (clean) or 0..turns
-        self.clock_mask = (1 << self.clock_bits) - 1
+        self.index = {n: i for i, n in enumerate(self.node_ids)}
         self.node_bits = max(1, len(self.node_ids).bit_length())
         self.node_mask = (1 << self.node_bits) - 1
-        self.by_node: dict = {}  # node id -> (items, flags, counters, people, turn) that stay in the key
-        self.layouts: list = []  # node index -> how to pack and unpack its states
-        for index, n in enumerate(self.node_ids):
-            names = live[n]
-            spec = (
-                frozenset(i.id for i in story.items if i.id in names),
-                frozenset(f.id for f in story.flags if f.id in names),
-                tuple(i for i, c in enumerate(story.counters) if c.id in names),
-                tuple(i for i, c in enumerate(story.characters) if c.id in names),
-                "turn" in names,
-            )
-            self.by_node[n] = spec
-            self.layouts.append(self._layout(index, spec))
-        self.index = {n: i for i, n in enumerate(self.node_ids)}
-        self.start_counters = tuple(c.start for c in story.counters)
-        self.start_fates = tuple(c.fate for c in story.characters)
-
-    def _layout(self, index: int, spec) -> tuple:
-        items, flags, counters, people, turn = spec
-        shift = self.node_bits
-        item_bits = []
-        for name in sorted(items):
-            item_bits.append((name, 1 << shift))
-            shift += 1
-        flag_bits = []
-        for name in sorted(flags):
-            flag_bits.append((name, 1 << shift))
-            shift += 1
-        counter_fields = []
-        for i in counters:
-            c = self.story.counters[i]
-            width = max(1, (c.max - c.min).bit_length())
-            counter_fields.append((i, c.min, shift, (1 << width) - 1))
-            shift += width
-        person_fields = []
-        for i in people:
-            person_fields.append((i, shift))  # 3 bits of fate, then the clock (+2)
-            shift += 3 + self.clock_bits
-        clock_shift = shift
-        shift += self.clock_bits
-        turn_shift = shift if turn else None
-        return (index, tuple(item_bits), tuple(flag_bits), tuple(counter_fields), tuple(person_fields), clock_shift,
-                turn_shift)
+        player_clock = layout.clock_mask << layout.clock_shifts[0]
+        self.live = [story.machine.mask_of(story, live[n]) for n in self.node_ids]
+        self.live = [(mask | player_clock, turn) for mask, turn in self.live]
+        self.classes = value_classes(story, live)  # node index -> ((mask, value -> representative), ...)
+        everything = 0
+        for mask, _ in self.live:
+            everything |= mask
+        self.turn_shift = self.node_bits + everything.bit_length()
+        self.start_bits = layout.start_bits
 
     def pack(self, state) -> int:
-        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[self.index[state.node]]
-        key = index
-        held = state.items
-        for name, bit in items:
-            if name in held:
-                key |= bit
-        raised = state.flags
-        for name, bit in flags:
-            if name in raised:
-                key |= bit
-        values = state.counters
-        for i, low, shift, _ in counters:
-            key |= (values[i] - low) << shift
-        fates, infection = state.fates, state.infection
-        for i, shift in people:
-            key |= (_FATE_CODE[fates[i]] | ((infection[i + 1] + 2) << 3)) << shift
-        key |= (infection[0] + 2) << clock_shift
-        if turn_shift is not None:
-            key |= state.turn << turn_shift
-        return key
+        i = self.index[state.node]
+        mask, turn = self.live[i]
+        bits = state.bits & mask
+        for part, table in self.classes[i]:
+            value = bits & part
+            bits ^= value ^ table.get(value, value)
+        if turn:
+            return i | (bits << self.node_bits) | (state.turn << self.turn_shift)
+        return i | (bits << self.node_bits)
 
     def unpack(self, key: int):
         from .state import GameState
 
-        index, items, flags, counters, people, clock_shift, turn_shift = self.layouts[key & self.node_mask]
-        values = list(self.start_counters)
-        for i, low, shift, mask in counters:
-            values[i] = low + ((key >> shift) & mask)
-        fates = list(self.start_fates)
-        infection = [-1] * (1 + len(fates))
-        for i, shift in people:
-            field = key >> shift
-            fates[i] = FATES_BY_CODE[field & 7]
-            infection[i + 1] = ((field >> 3) & self.clock_mask) - 2
-        infection[0] = ((key >> clock_shift) & self.clock_mask) - 2
-        return GameState(
-            node=self.node_ids[index],
-            items=frozenset(name for name, bit in items if key & bit),
-            flags=frozenset(name for name, bit in flags if key & bit),
-            counters=tuple(values),
-            fates=tuple(fates),
-            infection=tuple(infection),
-            rng=0,
-            turn=key >> turn_shift if turn_shift is not None else 0,
-        )
-
-FATES_BY_CODE = ("in-group", "separated", "absent", "dead", "turned")
-_FATE_CODE = {fate: code for code, fate in enumerate(FATES_BY_CODE)}
+        i = key & self.node_mask
+        mask, turn = self.live[i]
+        bits = ((key >> self.node_bits) & mask) | (self.start_bits & ~mask)
+        return GameState(self.node_ids[i], bits, 0, key >> self.turn_shift if turn else 0, self.layout)
 
 
 def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False) -> Report:
@@ -379,40 +315,54 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             sid = parent[sid]
         return tuple(reversed(steps))
 
+    # Per node index: the node, whether it ends, and its choices with what the loop needs.
+    plan = []
+    for node_id in project.node_ids:
+        node = nodes[node_id]
+        rows = tuple((c, None if c.condition is None else c.condition.test, (node_id, c.key), choice_index[id(c)],
+                      bool(c.outcomes)) for c in node.choices)
+        plan.append((node, node.ending is not None, rows))
+    node_mask, node_bits, turn_shift = project.node_mask, project.node_bits, project.turn_shift
+    live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
+    layout = story.layout
+    take, possible, check = runtime.take, runtime.possible_outcomes, invariants.broken
+    offered_seen: set = set()
+    ids_get = ids.get
     sid = 0
     while sid < len(keys):
-        state = project.unpack(keys[sid])
+        key = keys[sid]
+        i = key & node_mask
+        node, ends, rows = plan[i]
+        mask, with_turn = live[i]
+        state = GameState(node.id, ((key >> node_bits) & mask) | (start_bits & ~mask), 0,
+                          key >> turn_shift if with_turn else 0, layout)
         edge_start.append(len(edges))
-        node = nodes[state.node]
-        coverage.nodes.add(node.id)
         if watch:
             for trigger in story.triggers:
                 note(trigger.condition, state)
-        if node.ending is not None:
-            coverage.endings[node.ending.id] += 1
+        if ends:
             endings_at.setdefault(node.ending.id, sid)
             ending_states.append(sid)
             sid += 1
             continue
         if watch:
-            for choice in node.choices:
+            for choice, *_ in rows:
                 if choice.condition is not None:
                     note(choice.condition, state)
-        offered = runtime.available(story, state)
-        if watch:
-            for choice in offered:
-                for outcome in choice.outcomes:
-                    if outcome.condition is not None:
-                        note(outcome.condition, state)
+        offered = [row for row in rows if row[1] is None or row[1](state)]
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
                                     "state, and it is not an ending", node.where, path_to(sid)))
             sid += 1
             continue
-        for choice in offered:
-            coverage.choices.add((node.id, choice.key))
-            if choice.outcomes:
-                branches = runtime.possible_outcomes(story, state, choice)
+        for choice, _, seen_key, number, random in offered:
+            offered_seen.add(seen_key)
+            if random:
+                if watch:
+                    for outcome in choice.outcomes:
+                        if outcome.condition is not None:
+                            note(outcome.condition, state)
+                branches = possible(story, state, choice)
                 if not branches:
                     findings.append(Finding("runtime-error", "error", "every outcome of this random choice is "
                                             "ruled out by its condition", choice.where,
@@ -421,14 +371,22 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             else:
                 branches = (None,)
             for outcome in branches:
-                nxt = runtime.take(story, state, choice, outcome).state
-                broken = invariants.broken(story, state, nxt)
+                nxt = take(story, state, choice, outcome)[0]
+                broken = check(story, state, nxt)
                 if broken:
                     findings.append(Finding("invariant", "error", "; ".join(broken), choice.where,
                                             path_to(sid) + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
                     continue
-                key = project.pack(nxt)
-                known = ids.get(key)
+                j = index[nxt.node]
+                mask, with_turn = live[j]
+                bits = nxt.bits & mask
+                for part, table in classes[j]:
+                    value = bits & part
+                    bits ^= value ^ table.get(value, value)
+                key = j | (bits << node_bits)
+                if with_turn:
+                    key |= nxt.turn << turn_shift
+                known = ids_get(key)
                 if known is None:
                     if len(keys) >= max_states:
                         complete = False
@@ -437,10 +395,14 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     ids[key] = known
                     keys.append(key)
                     parent.append(sid)
-                    step_choice.append(choice_index[id(choice)])
+                    step_choice.append(number)
                     step_outcome.append(_outcome_index(choice, outcome) or 0)
                 edges.append(known)
         sid += 1
+    coverage.choices = offered_seen
+    coverage.nodes = {project.node_ids[key & node_mask] for key in keys}
+    for ending_sid in ending_states:
+        coverage.endings[nodes[project.node_ids[keys[ending_sid] & node_mask]].ending.id] += 1
     edge_start.append(len(edges))
     report = Report("exhaustive", coverage, findings, 0.0, states=len(keys), complete=complete,
                     max_states=max_states)

@@ -20,6 +20,7 @@ from .model import (
 )
 from .problems import Problem, StoryError, sort_key
 from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
+from .state import Layout
 from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, compose_budget, nesting_bound, too_deep
 
 _ID = re.compile(spec.ID_PATTERN)
@@ -408,6 +409,7 @@ class _Loader:
         names.turns[PLAYER] = infection.turns
         names.feverish = infection.feverish
         names.turning = infection.turning
+        names.layout = Layout.build(items, flags, counters, characters, infection)
         start_items = []
         if "player" in fields:
             pf = self.mapping(manifest, fields["player"][1], spec.PLAYER_SHAPE)

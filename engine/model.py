@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Callable, Optional
 
 PLAYER = "you"
@@ -186,11 +187,32 @@ class Story:
     character_index: dict = field(init=False, repr=False, compare=False)
     counter_index: dict = field(init=False, repr=False, compare=False)
     item_by_id: dict = field(init=False, repr=False, compare=False)
+    layout: object = field(init=False, repr=False, compare=False)  # state.Layout: where each value lives
 
     def __post_init__(self) -> None:
+        from .state import Layout  # the state module builds on this one
+
         object.__setattr__(self, "character_index", {c.id: i for i, c in enumerate(self.characters)})
         object.__setattr__(self, "counter_index", {c.id: i for i, c in enumerate(self.counters)})
         object.__setattr__(self, "item_by_id", {i.id: i for i in self.items})
+        object.__setattr__(self, "layout", Layout.build(self.items, self.flags, self.counters, self.characters,
+                                                        self.infection, self.start_items))
+
+    @cached_property
+    def machine(self):
+        """The story compiled for play (machine.Machine), made on first use."""
+        from .machine import Machine  # it compiles this module's objects
+
+        return Machine(self)
+
+    def __getstate__(self) -> dict:
+        # Only what the constructor takes: the derived fields are rebuilt, and the machine holds closures.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def person_turns(self, who: str) -> int:
         """Choices after a bite until this person turns."""

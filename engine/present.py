@@ -123,7 +123,20 @@ def ending_report(story: Story, session_states: list, ending, newly_found: bool,
 
 
 def scene_lines(story: Story, state: GameState) -> list:
-    """The scene as plain mode and transcripts show it: the text, then the numbered choices."""
+    """The scene as plain mode and transcripts show it: the text, then the numbered choices.
+
+    Remembered by what the scene can read (see Machine.scene_mask), like rendered text.
+    """
+    machine = story.machine
+    mask, reads_turn = machine.scene_mask(story, state.node)
+    key = (state.node, state.bits & mask, state.turn if reads_turn else 0)
+    found = machine.scenes.get(key)
+    if found is None:
+        found = machine.remember(machine.scenes, key, tuple(_scene_lines(story, state)))
+    return list(found)
+
+
+def _scene_lines(story: Story, state: GameState) -> list:
     lines = render(story, state, story.nodes[state.node].text).split("\n")
     if story.nodes[state.node].ending is not None:
         return lines

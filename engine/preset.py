@@ -58,7 +58,8 @@ def preset_state(story: Story, node: str, seed: int, items=(), fates=None, flags
             raise PresetError(f"infection of {who}: expected clean, carrier or the choices since the bite "
                               f"(0..{story.person_turns(who)}), found {clock!r}")
         clocks[index] = clock
-    return GameState(
+    return GameState.of(
+        story.layout,
         node=node,
         items=frozenset(items),
         flags=frozenset(flags),

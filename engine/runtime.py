@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from .effects import Scratch
-from .model import PLAYER, Choice, Node, Outcome, Story
+from .model import Choice, Node, Outcome, Story
 from .state import GameState, draw, initial_state
 from .text import render
 
@@ -15,8 +13,7 @@ class StoryRuntimeError(Exception):
     """A state the story gives no way out of (a checker finds these before players do)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
     """A choice as offered this turn: its number (1-based among the enabled), or locked."""
 
     choice: Choice
@@ -29,8 +26,7 @@ class Offer:
         return self.number is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+class Turn(NamedTuple):
     """What one step did: the new state, the outcome drawn (if random), the trigger fired."""
 
     state: GameState
@@ -41,12 +37,8 @@ class Turn:
 def start(story: Story, seed: int) -> GameState:
     """The state at the start node, its entry effects applied."""
     state = initial_state(story, seed)
-    node = story.nodes[story.start]
-    if node.effects:
-        scratch = Scratch(story, state)
-        scratch.apply(node.effects)
-        state = scratch.freeze()
-    return state
+    entry = story.machine.entry.get(story.start)
+    return state if entry is None else GameState(state.node, entry(state.bits), state.rng, 0, state.layout)
 
 
 def node_of(story: Story, state: GameState) -> Node:
@@ -105,47 +97,47 @@ def step(story: Story, state: GameState, choice: Choice, forced: Optional[Outcom
 
 
 def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outcome]) -> Turn:
-    """Take a choice with a given outcome (the explorer follows each in turn)."""
-    scratch = Scratch(story, state)
-    scratch.turn += 1
-    scratch.advance_infection()
-    scratch.apply(choice.effects)
-    if outcome is not None:
-        scratch.apply(outcome.effects)
-        target = outcome.goto
-    else:
-        target = choice.goto
-    _enter(story, scratch, target)
+    """Take a choice with a given outcome (the explorer follows each in turn).
+
+    In order: the turn passes (running infection clocks tick), the choice's effects, the
+    outcome's, the target node's entry effects; then, unless the target is an ending, the
+    player's turning (infection.on_player_turned) or else the first trigger whose condition
+    has just become true sends the player on.
+    """
+    machine = story.machine
+    layout = state.layout
+    bits = state.bits
+    if bits & layout.running:
+        bits = machine.tick(bits)
+    target, effects = machine.edge[id(choice) if outcome is None else id(outcome)]
+    if effects is not None:
+        bits = effects(bits)
+    after = GameState(target, bits, state.rng, state.turn + 1, layout)
     if story.nodes[target].ending is not None:
-        return Turn(scratch.freeze(), outcome, None)
-    fired, after = _fire_triggers(story, state, scratch)
-    return Turn(after if after is not None else scratch.freeze(), outcome, fired)
-
-
-def _enter(story: Story, scratch: Scratch, target: str) -> None:
-    scratch.node = target
-    effects = story.nodes[target].effects
-    if effects:
-        scratch.apply(effects)
-
-
-def _fire_triggers(story: Story, before: GameState, scratch: Scratch) -> tuple:
-    """(the node a trigger sent the player to, or None; the state frozen to test them, if it was)."""
-    turn_at = story.infection.on_player_turned
+        return Turn(after, outcome, None)
+    turn_at = machine.turn_at
     if turn_at is not None:
-        limit = story.person_turns(PLAYER)
-        if scratch.infection[0] >= limit and before.infection[0] < limit:
-            _enter(story, scratch, turn_at)
-            return turn_at, None
-    if not story.triggers:
-        return None, None
-    after = scratch.freeze()
-    for trigger in story.triggers:
-        if trigger.condition.test(after) and not trigger.condition.test(before):
-            scratch.apply(trigger.effects)
-            _enter(story, scratch, trigger.goto)
-            return trigger.goto, None
-    return None, after  # nothing fired: the frozen state is the step's result
+        cs, top, cm = machine.player_shift, machine.player_top, layout.clock_mask
+        if (bits >> cs) & cm >= top > (state.bits >> cs) & cm:
+            return Turn(_enter(machine, after, turn_at, bits), outcome, turn_at)
+    if machine.triggers:
+        changed = state.bits ^ bits
+        for trigger, reads, reads_turn, effects in machine.triggers:
+            if not (changed & reads or reads_turn):
+                continue  # what it reads is as it was, so it cannot have just become true
+            test = trigger.condition.test
+            if test(after) and not test(state):
+                if effects is not None:
+                    bits = effects(bits)
+                return Turn(_enter(machine, after, trigger.goto, bits), outcome, trigger.goto)
+    return Turn(after, outcome, None)
+
+
+def _enter(machine, after: GameState, target: str, bits: int) -> GameState:
+    effects = machine.entry.get(target)
+    if effects is not None:
+        bits = effects(bits)
+    return GameState(target, bits, after.rng, after.turn, after.layout)
 
 
 def find_choice(story: Story, state: GameState, key) -> Optional[Choice]:

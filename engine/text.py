@@ -150,12 +150,24 @@ def _substitution(name: str, names: Names):
 
 
 def render(story, state, template: Template) -> str:
-    """The text a player sees now."""
+    """The text a player sees now.
+
+    Rendered text is remembered by what it can read (the template's share of the state's
+    bits, and the turn if it shows it), so a scene seen again in the same relevant state
+    costs one lookup.
+    """
     if template.static:
         return template.parts[0]
-    out: list = []
-    _render_parts(story, state, template.parts, out)
-    return normalize("".join(out))
+    machine = story.machine
+    mask, reads_turn = machine.template_mask(story, template)
+    key = (id(template), state.bits & mask, state.turn if reads_turn else 0)
+    memo = machine.rendered
+    found = memo.get(key)
+    if found is None:
+        out: list = []
+        _render_parts(story, state, template.parts, out)
+        found = machine.remember(memo, key, normalize("".join(out)))
+    return found
 
 
 def _render_parts(story, state, parts, out: list) -> None:

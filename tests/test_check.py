@@ -292,14 +292,14 @@ def test_incomplete_search_adds_random_runs_and_says_what_neither_reached(tmp_pa
 title: Rare
 start: a
 counters:
-  noise: {min: 0, max: 9}
+  noise: {min: 0, max: 20}
 nodes:
   a:
     text: A.
     choices:
       - {id: loud, text: Loud, do: [{add: {noise: 1}}], goto: a}
       - {id: out, text: Out, goto: end}
-      - {id: vault, text: Vault, if: noise > 9, goto: vault}
+      - {id: vault, text: Vault, if: noise > 19, goto: vault}
   vault:
     text: Vault.
     ending: {title: Vault}
