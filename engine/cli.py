@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .loader import load_story
-from .problems import Problem
 
 EXIT_USAGE = 2
 
@@ -172,28 +170,45 @@ def _story_problems(problems: list) -> None:
 
 
 def cmd_check(args) -> int:
+    from .cache import cached_report
+
     directory = args.dir or str(bundled_story_dir())
-    story, problems = load_story(directory)
+    options = (args.format, bool(args.strict), max(1, args.max_states))
+    # Unchanged files and options give the same report: a warm check prints it from the cache.
+    out, err, status = cached_report(directory, options, lambda sources: _check_report(args, directory, sources))
+    sys.stdout.write(out)
+    sys.stdout.flush()  # the summary goes to stderr; keep it after the problems
+    sys.stderr.write(err)
+    return status
+
+
+def _check_report(args, directory: str, sources) -> tuple:
+    """(what check prints on stdout, on stderr, its exit status)."""
+    import io
+
+    from .loader import load_story
+
+    story, problems = load_story(directory, sources)
     if story is not None:
         from .check import check_story
 
         problems = problems + check_story(story, max(1, args.max_states))
     errors = sum(1 for p in problems if p.level == "error")
     warnings = sum(1 for p in problems if p.level == "warning")
+    out, err = io.StringIO(), io.StringIO()
     if args.format == "json":
         json.dump({"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": warnings},
-                  sys.stdout, indent=1)
-        sys.stdout.write("\n")
+                  out, indent=1)
+        out.write("\n")
     else:
         for problem in problems:
-            print(problem)
-        sys.stdout.flush()  # the summary goes to stderr; keep it after the problems
+            print(problem, file=out)
         summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         if story is not None:
             n, e = len(story.nodes), len(story.endings)
             summary = f"{directory}: {n} node{'s' * (n != 1)}, {e} ending{'s' * (e != 1)}; " + summary
-        print(summary, file=sys.stderr)
-    return 1 if errors or (args.strict and warnings) else 0
+        print(summary, file=err)
+    return out.getvalue(), err.getvalue(), 1 if errors or (args.strict and warnings) else 0
 
 
 def cmd_graph(args) -> int:
@@ -210,7 +225,9 @@ def cmd_graph(args) -> int:
 
 def cmd_play(args) -> int:
     from . import saves
+    from .cache import load_story
     from .game import Game
+    from .problems import Problem
 
     directory = args.story or str(bundled_story_dir())
     story, problems = load_story(directory)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import explore, replay
-from .loader import load_story
+from .cache import load_story
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
+import gc
 import os
 import re
 from pathlib import Path
@@ -19,12 +19,10 @@ from .model import (
     Node, Outcome, Story, Trigger,
 )
 from .problems import Problem, StoryError, sort_key
+from .sources import MANIFEST_NAME, MAX_FILE_BYTES, Source, read_sources, story_files
 from .state import Layout
+from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, compose_budget, nesting_bound, too_deep
 
-from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
-
-MAX_FILE_BYTES = 16 * 1024 * 1024
-MANIFEST_NAME = "story.yaml"
 _ID = re.compile(spec.ID_PATTERN)
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "bool", "null", "map", "seq", "float")}
@@ -39,21 +37,20 @@ def load(directory) -> Story:
     return story
 
 
-def load_story(directory) -> tuple[Optional[Story], list]:
-    """(story or None, problems). Never raises for bad story input."""
-    return _Loader(str(directory)).run()
+def load_story(directory, sources: Optional[tuple] = None) -> tuple[Optional[Story], list]:
+    """(story or None, problems). Never raises for bad story input.
 
-
-def story_files(directory) -> list:
-    """The story's files, relative to `directory`, in a stable order."""
-    root = Path(directory)
-    found = []
-    for path in root.rglob("*.yaml"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        found.append(rel.as_posix())
-    return sorted(found)
+    `sources` is what sources.read_sources(directory) returned, when the caller has read the files already.
+    """
+    # Loading makes hundreds of thousands of objects that all live on; collecting while they are
+    # made only re-scans them (about 60% of the time of a large story), so the collector waits.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _Loader(str(directory)).run(sources)
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _File:
@@ -71,10 +68,11 @@ class _Loader:
         self.directory = directory
         self.problems: list = []
         self.files: list = []
-        self.hash = hashlib.sha256()
+        self.hash = ""
         self.names = Names()
         self.node_defs: dict = {}  # id -> (file, key node, value node)
         self.duplicates: list = []
+        self.budget = compose_budget()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -104,19 +102,19 @@ class _Loader:
 
     # -- reading files ---------------------------------------------------------------------
 
-    def run(self) -> tuple:
+    def run(self, sources: Optional[tuple] = None) -> tuple:
         root = Path(self.directory)
         if not root.is_dir():
             self.error(Location(self.directory, 1, 1), "expected a story directory, found "
                        + ("a file" if root.exists() else "nothing") + " at this path", "no-story")
             return None, self.problems
-        names = story_files(root)
-        if MANIFEST_NAME not in names:
+        files, self.hash = sources if sources is not None else read_sources(self.directory)
+        if not any(f.rel == MANIFEST_NAME for f in files):
             self.error(Location(os.path.join(self.directory, MANIFEST_NAME), 1, 1),
                        "expected the manifest story.yaml (with title and start) in the story directory, found none",
                        "no-manifest")
-        for rel in names:
-            self.read_file(rel)
+        for source in files:
+            self.read_file(source)
         manifest = next((f for f in self.files if f.shown == os.path.join(self.directory, MANIFEST_NAME)), None)
         story = None
         if manifest is not None:
@@ -126,21 +124,17 @@ class _Loader:
             return None, self.problems
         return story, self.problems
 
-    def read_file(self, rel: str) -> None:
-        shown = os.path.join(self.directory, rel)
-        path = Path(self.directory, rel)
+    def read_file(self, entry: Source) -> None:
+        rel, shown, data = entry.rel, entry.shown, entry.data
         top = Location(shown, 1, 1)
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
+        if data is None:
+            if entry.error is None:
                 self.error(top, f"expected a story file under {MAX_FILE_BYTES // (1024 * 1024)} MiB, found "
-                           f"{size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files", "file-too-large")
-                return
-            data = path.read_bytes()
-        except OSError as err:
-            self.error(top, f"cannot read this file: {err.strerror}", "unreadable-file")
+                           f"{entry.size / (1024 * 1024):.0f} MiB; hint: split the story into smaller files",
+                           "file-too-large")
+            else:
+                self.error(top, f"cannot read this file: {entry.error}", "unreadable-file")
             return
-        self.hash.update(rel.encode() + b"\0" + data + b"\0")
         if b"\0" in data:
             self.error(top, "expected YAML text, found binary data (a NUL byte)", "not-text")
             return
@@ -155,20 +149,28 @@ class _Loader:
             return
         if source.startswith("\ufeff"):
             source = source[1:]
-        deep = too_deep(source, data)
-        if deep is not None:
-            self.error(Location(shown, deep[0], deep[1]), f"expected mappings and lists nested at most {MAX_DEPTH} "
-                       f"deep, found deeper nesting here", "too-deep")
+        lines = source.splitlines()
+        # Nesting deeper than MAX_DEPTH is refused at the first token that passes it. Scanning
+        # every token to find it costs as much as composing; so a file that cannot nest deeply
+        # enough to harm libyaml's recursive composer is composed first, and scanned only if the
+        # composed tree turns out deeper than MAX_DEPTH (the tree is never shallower than the tokens).
+        bound = nesting_bound(lines, source)
+        scanned = bound <= MAX_DEPTH or bound > self.budget
+        if bound > self.budget and self.refuse_deep(shown, source):
             return
         try:
             documents = list(yaml.compose_all(source, Loader=_SafeLoader))
         except yaml.MarkedYAMLError as err:
+            if not scanned and self.refuse_deep(shown, source):
+                return
             mark = err.problem_mark or err.context_mark
             where = Location(shown, mark.line + 1, mark.column + 1) if mark else top
             what = err.problem or err.context or "invalid YAML"
             self.error(where, f"this is not valid YAML: {what}", "yaml-syntax")
             return
         except (yaml.YAMLError, RecursionError, MemoryError) as err:
+            if not scanned and self.refuse_deep(shown, source):
+                return
             self.error(top, f"this is not valid YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
                        "yaml-syntax")
             return
@@ -177,16 +179,76 @@ class _Loader:
             if rel == MANIFEST_NAME:
                 self.error(top, "expected the manifest (title, start, ...), found an empty file", "missing-key")
             return
-        file = _File(shown, source.splitlines(), documents[0])
+        file = _File(shown, lines, documents[0])
+        # A tagged node is reported, never constructed; the rest of the file is still checked.
+        bad, depth, shared = self.shape(documents[0])
+        if not scanned and (depth > MAX_DEPTH or shared or len(documents) > 1) and self.refuse_deep(shown, source):
+            return
         if len(documents) > 1:
             self.error(self.at(file, documents[1]), "expected one YAML document per file, found another here",
                        "yaml-syntax")
-        # A tagged node is reported, never constructed; the rest of the file is still checked.
-        self.tags_ok(file, documents[0])
+        for node in self.tagged(documents[0]) if bad else ():
+            self.error(self.at(file, node), f"expected plain YAML data, found the tag {node.tag!r}; "
+                       "story files cannot build objects", "unsafe-tag")
         self.files.append(file)
 
-    def tags_ok(self, file: _File, root) -> bool:
-        ok = True
+    def refuse_deep(self, shown: str, source: str) -> bool:
+        """Reports nesting deeper than MAX_DEPTH at the token that first passes it; False if none does."""
+        deep = too_deep(source)
+        if deep is None:
+            return False
+        self.error(Location(shown, deep[0], deep[1]), f"expected mappings and lists nested at most {MAX_DEPTH} "
+                   f"deep, found deeper nesting here", "too-deep")
+        return True
+
+    @staticmethod
+    def shape(root) -> tuple:
+        """(whether any node has a tag not allowed, the deepest nesting of collections, whether an alias shares one).
+
+        Walks the collections only, the scalars in them checked in place: a story is mostly scalars.
+        """
+        allowed = _ALLOWED_TAGS
+        mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+        bad = root.tag not in allowed
+        deepest = 0
+        shared = False
+        stack = [(root, 1)] if type(root) is mapping or type(root) is sequence else []
+        seen = set()
+        pop, push, mark = stack.pop, stack.append, seen.add
+        while stack:
+            node, depth = pop()
+            if id(node) in seen:
+                shared = True  # an alias: depths measured here may be shallower than at the anchor
+                continue
+            mark(id(node))
+            if depth > deepest:
+                deepest = depth
+            depth += 1
+            if type(node) is mapping:
+                for pair in node.value:
+                    for child in pair:
+                        kind = type(child)
+                        if kind is mapping or kind is sequence:
+                            if child.tag not in allowed:
+                                bad = True
+                            push((child, depth))
+                        elif child.tag not in allowed:
+                            bad = True
+            else:
+                for child in node.value:
+                    kind = type(child)
+                    if kind is mapping or kind is sequence:
+                        if child.tag not in allowed:
+                            bad = True
+                        push((child, depth))
+                    elif child.tag not in allowed:
+                        bad = True
+        return bad, deepest, shared
+
+    @staticmethod
+    def tagged(root) -> list:
+        """The nodes whose tags are not allowed, in the order they have always been reported."""
+        found = []
         stack = [root]
         seen = set()
         while stack:
@@ -195,16 +257,14 @@ class _Loader:
                 continue
             seen.add(id(node))
             if node.tag not in _ALLOWED_TAGS:
-                self.error(self.at(file, node), f"expected plain YAML data, found the tag {node.tag!r}; "
-                           "story files cannot build objects", "unsafe-tag")
-                ok = False
+                found.append(node)
             if isinstance(node, yaml.MappingNode):
                 for k, v in node.value:
                     stack.append(k)
                     stack.append(v)
             elif isinstance(node, yaml.SequenceNode):
                 stack.extend(node.value)
-        return ok
+        return found
 
     # -- generic shape checks --------------------------------------------------------------
 
@@ -392,7 +452,7 @@ class _Loader:
         return Story(
             title=title, start=start, author=author, infection=infection, start_items=tuple(start_items),
             characters=tuple(characters), items=tuple(items), flags=tuple(flags), counters=tuple(counters),
-            triggers=tuple(triggers), nodes=nodes, content_hash=self.hash.hexdigest(),
+            triggers=tuple(triggers), nodes=nodes, content_hash=self.hash,
             root=self.directory, files=tuple(f.shown for f in self.files), where=self.at(manifest, manifest.root),
         )
 

@@ -12,6 +12,7 @@ from .state import stage
 BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
+_BRACE = re.compile(r"[{}]")
 
 
 def normalize(text: str) -> str:
@@ -53,8 +54,10 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
             pos += 2
             continue
         if ch != "{":
-            literal.append(ch)
-            pos += 1
+            brace = _BRACE.search(source, pos + 1)  # copy the plain run up to the next brace at once
+            end = brace.start() if brace else n
+            literal.append(source[pos:end])
+            pos = end
             continue
         close = source.find("}", pos)
         if close < 0:

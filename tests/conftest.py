@@ -2,6 +2,7 @@
 
 pytest_plugins = ["pytester"]
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,18 @@ BASIC_MANIFEST = """\
 title: Test Story
 start: a
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The story cache goes to a temporary directory, never the user's home (child processes inherit it)."""
+    before = os.environ.get("AOUD_CACHE_DIR")
+    os.environ["AOUD_CACHE_DIR"] = str(tmp_path_factory.mktemp("aoud-cache"))
+    yield
+    if before is None:
+        os.environ.pop("AOUD_CACHE_DIR", None)
+    else:
+        os.environ["AOUD_CACHE_DIR"] = before
 
 
 def write_story(root: Path, files: dict) -> Path:

@@ -38,6 +38,8 @@ class Terminal:
     def start(self, args: list, width=100, height=30, env_extra=None) -> None:
         self.socket = f"aoud-{uuid.uuid4().hex[:8]}"  # a fresh server: a killed one may still be going away
         env = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "LANG": "C.UTF-8", **(env_extra or {})}
+        if "AOUD_CACHE_DIR" in os.environ:  # the suite's private story cache (conftest.py), never the home's
+            env.setdefault("AOUD_CACHE_DIR", os.environ["AOUD_CACHE_DIR"])
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         command = f"cd {shlex.quote(str(self.cwd))} && env {exports} {shlex.join(game_command() + args)}; sleep 30"
         self.tmux("new-session", "-d", "-s", "game", "-x", str(width), "-y", str(height), command)
