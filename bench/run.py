@@ -39,9 +39,9 @@ PY = sys.executable
 GAME = [PY, "-m", "engine"]
 
 
-def run_child(cmd, stdin=subprocess.DEVNULL, cwd=None) -> tuple:
+def run_child(cmd, stdin=subprocess.DEVNULL, cwd=None, env=None) -> tuple:
     """(seconds, peak RSS in MiB) of one child process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -55,9 +55,10 @@ def median_child(cmd, repeats: int, **kw) -> tuple:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def first_frame(cmd, marker: bytes, cwd) -> float:
+def first_frame(cmd, marker: bytes, cwd, env=None) -> float:
     """Seconds until `marker` appears on a pseudo-terminal running `cmd`."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
+           **(env or {})}
     master, slave = pty.openpty()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
@@ -133,15 +134,23 @@ def main() -> int:
         rows = ["| measure | figure | floor | ratio |", "| --- | --- | --- | --- |"]
         notes = []
 
+        # The game keeps a cache of parsed stories and check reports; "cached" rows run with a
+        # cache one earlier run has filled, "no cache" rows with caching off (a first start,
+        # or the first check after an edit).
+        cached = {"AOUD_CACHE_DIR": str(work / "cache")}
+        uncached = {"AOUD_NO_CACHE": "1"}
         floor_import, rss_import = median_child([PY, "-c", "import yaml, prompt_toolkit"], repeats)
-        plain, rss_plain = median_child(GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")],
-                                        repeats, cwd=work)
-        rows.append(row("start-up, plain mode, to the first prompt", plain, "s", floor_import,
-                        "python -c 'import yaml, prompt_toolkit'"))
-        frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work)
-                  for _ in range(repeats)]
-        rows.append(row("start-up, full screen, to the first frame", statistics.median(frames), "s", floor_import,
-                        "same floor"))
+        plain_cmd = GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")]
+        run_child(plain_cmd, cwd=work, env=cached)  # fills the cache
+        for label, env in (("cached", cached), ("no cache", uncached)):
+            plain, rss_plain = median_child(plain_cmd, repeats, cwd=work, env=env)
+            rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor_import,
+                            "python -c 'import yaml, prompt_toolkit'"))
+        for label, env in (("cached", cached), ("no cache", uncached)):
+            frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work,
+                                  env) for _ in range(repeats)]
+            rows.append(row(f"start-up, full screen, to the first frame ({label})", statistics.median(frames), "s",
+                            floor_import, "same floor"))
         notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
 
         for name, directory in (("1k", s1k), ("10k", s10k)):
@@ -149,8 +158,17 @@ def main() -> int:
             loader = ("import sys, yaml\nfor f in sys.argv[1:]:\n"
                       "    yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader)")
             floor, rss_floor = median_child([PY, "-c", loader, *files], max(3, repeats // 2))
-            cold, rss_cold = median_child(GAME + ["check", str(directory)], max(3, repeats // 2))
-            rows.append(row(f"check, {name} nodes", cold, "s", floor, "yaml.load, C loader, same files"))
+            check = GAME + ["check", str(directory)]
+            cold, rss_cold = median_child(check, max(3, repeats // 2), env=uncached)
+            rows.append(row(f"check, {name} nodes, cold", cold, "s", floor, "yaml.load, C loader, same files"))
+            run_child(check, env=cached)  # fills the cache
+            warm, _ = median_child(check, max(3, repeats // 2), env=cached)
+            rows.append(row(f"check, {name} nodes, warm (files unchanged)", warm, "s", floor, "same floor"))
+            load_only = [PY, "-c", "import sys; from engine.loader import load_story; load_story(sys.argv[1])",
+                         str(directory)]
+            loaded, _ = median_child(load_only, max(3, repeats // 2), env=uncached)
+            notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
+                         f"the rest of a cold check is the state search")
             notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
 
         campaign = load(campaign_dir)

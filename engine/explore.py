@@ -386,15 +386,15 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     key |= (state.turn + 1) << turn_shift
                 known = ids_get(key)
                 if known is None:
+                    if len(keys) >= max_states:
+                        complete = False
+                        continue
                     # The invariants are checked on each step that finds a new state: every state
                     # is vouched for by the step that first reached it.
                     broken = check(story, state, GameState(target, after, 0, state.turn + 1, layout))
                     if broken:
                         findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, path_to(sid)
                                                 + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
-                        continue
-                    if len(keys) >= max_states:
-                        complete = False
                         continue
                     known = len(keys)
                     ids[key] = known
