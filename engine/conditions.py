@@ -40,6 +40,7 @@ class Names:
     feverish: int = 3
     turning: int = 6
     layout: object = None  # state.Layout: where compiled conditions find each value
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # source -> understood (see understand)
 
     @classmethod
     def from_story(cls, story) -> "Names":
@@ -206,6 +207,25 @@ class _Parser:
                 raise ConditionError(f"expected a whole number after `{nvalue}`, found {number or 'the end'!r}", voff)
             return ("cmp", value, nvalue, int(number), off)
         return ("flag", value, off)
+
+
+def understand(source: str, names: Names) -> tuple:
+    """(tree or None, errors, compiled test or None, names read) for a condition's text.
+
+    Remembered per Names, as a story repeats its conditions (`noise < 5` on many choices);
+    the errors carry offsets into `source`, for the caller to locate.
+    """
+    found = names.memo.get(source)
+    if found is None:
+        try:
+            tree = parse(source)
+        except ConditionError as err:
+            found = (None, [err], None, frozenset())
+        else:
+            bad = check_names(tree, names)
+            found = (tree, bad, None if bad else compile_tree(tree, names), names_in(tree))
+        names.memo[source] = found
+    return found
 
 
 def parse(source: str) -> tuple:

@@ -12,7 +12,7 @@ from typing import Optional
 import yaml
 
 from . import conditions, spec, text
-from .conditions import ConditionError, Names
+from .conditions import Names
 from .effects import EFFECT_OPS
 from .model import (
     PLAYER, Character, Choice, Condition, Counter, Effect, Ending, Flag, Infection, Item, Location,
@@ -675,17 +675,12 @@ class _Loader:
                        "wrong-type")
             return None
         source = node.value
-        try:
-            tree = conditions.parse(source)
-        except ConditionError as err:
+        tree, errors, test, read = conditions.understand(source, self.names)
+        for err in errors:
             self.error(self.locate(file, node, err.offset), err.message, err.rule)
+        if errors:
             return None
-        bad = conditions.check_names(tree, self.names)
-        for err in bad:
-            self.error(self.locate(file, node, err.offset), err.message, err.rule)
-        if bad:
-            return None
-        return Condition(source, tree, conditions.compile_tree(tree, self.names), where, conditions.names_in(tree))
+        return Condition(source, tree, test, where, read)
 
     def template(self, file: _File, node, what: str):
         if not isinstance(node, yaml.ScalarNode) or node.tag == _STD + "null":

@@ -29,6 +29,8 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
 
     `locate(offset)` turns an offset into `source` into a Location.
     """
+    if "{" not in source and "}" not in source:  # most text: nothing to parse
+        return Template(source=source, parts=(normalize(source),), where=where, static=True), []
     problems: list = []
     pos = 0
     # A stack of open {if} blocks: [branches, current parts, opening offset, seen_else]
@@ -126,17 +128,12 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
 
 
 def _condition(text: str, names: Names, offset: int, where: Location, locate, problems: list):
-    try:
-        tree = conditions.parse(text)
-    except ConditionError as err:
+    tree, errors, test, read = conditions.understand(text, names)
+    for err in errors:
         problems.append((ConditionError(err.message, offset + err.offset, err.rule), locate(offset + err.offset)))
+    if tree is None:
         return Condition(text, ("false",), lambda s: False, locate(offset))
-    bad = conditions.check_names(tree, names)
-    for err in bad:
-        problems.append((ConditionError(err.message, offset + err.offset, err.rule), locate(offset + err.offset)))
-    if bad:
-        return Condition(text, tree, lambda s: False, locate(offset), conditions.names_in(tree))
-    return Condition(text, tree, conditions.compile_tree(tree, names), locate(offset), conditions.names_in(tree))
+    return Condition(text, tree, test if test is not None else (lambda s: False), locate(offset), read)
 
 
 def _substitution(name: str, names: Names):
