@@ -41,3 +41,25 @@ def test_every_ending_has_a_replay_script(campaign):
 def test_check_reports_no_errors(campaign):
     errors = [str(p) for p in check_story(campaign, max_states=20_000) if p.level == "error"]
     assert errors == []
+
+
+@pytest.mark.parametrize("ending, told", [("city-alone", "Before midnight the fever comes"),
+                                          ("rescued-together", "Before midnight the fever comes back"),
+                                          ("rescued-few", "The fever finds you again"),
+                                          ("chicken", "the ninth day is not for you")])
+def test_turning_on_the_choice_that_ends_the_game_is_not_told_as_clean(campaign, ending, told):
+    from engine import runtime
+    from engine.preset import preset_state
+    from engine.state import stage
+    from engine.text import render
+
+    node = campaign.endings[ending]
+    way_in = [(n, c, o) for n in campaign.nodes.values() for c in n.choices for o in (c.outcomes or (None,))
+              if (o.goto if o else c.goto) == node.id]
+    assert way_in, f"nothing leads to {node.id}"
+    source, choice, outcome = way_in[0]
+    # one choice before the clock runs out: the last choice turns you, and the ending wins
+    state = preset_state(campaign, source.id, seed=1, infection={"you": campaign.person_turns("you") - 1})
+    after = runtime.take(campaign, state, choice, outcome).state
+    assert after.node == node.id and stage(campaign, after, "you") == "turned"
+    assert told in render(campaign, after, node.ending.epilogue)
