@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -22,7 +21,7 @@ LIVING = ALL_FATES & ~GONE
 CARRIER_BIT = 1  # a clock is a mask: bit v + 2 stands for the value v (CARRIER -2, CLEAN -1, 0..turns)
 CLEAN_BIT = 2
 WIDEN_AFTER = 4  # updates of a node before its counters and turn are widened to their bounds
-MAX_POINTS = 4096  # assignments enumerated to decide a condition exactly over an abstract state
+MAX_CASES = 4096  # cases looked at to decide conditions over an abstract state
 TRUE_TREE = ("true",)
 
 
@@ -65,7 +64,7 @@ class Edge:
     outcome: object  # Outcome or None
     target: str
     pre: Optional[Abstract]  # the node's state where the choice (and outcome) can be taken; None: never
-    post: Optional[Abstract]  # at the target, after its entry effects
+    post: Optional[Abstract]  # at the target after its entry effects, when the player stays there
     stays: bool  # False when a trigger or the player's turning always sends the player on
     diversions: tuple  # ((node id, Abstract, cause), ...): a trigger (its index) or "turned" may send the player
     blocked: object = None  # the Condition that rules the edge out, when pre is None
@@ -396,30 +395,79 @@ def possible(tree, a: Abstract, lay: Layout) -> tuple:
 
 
 def evaluate(tree, a: Abstract, lay: Layout) -> str:
-    """TRUE, FALSE or MAYBE: the condition's value in every state `a` allows, exact for few names."""
+    """TRUE, FALSE or MAYBE: the condition's value in every state `a` allows (MAYBE also when unsure)."""
     t, f = possible(tree, a, lay)
     if t and f:
-        points = _points((tree,), a, lay)
-        if points is not None:
-            seen = {possible(tree, p, lay)[0] for p in points}
-            t, f = True in seen, False in seen
-    if t and f:
+        if covers([tree], a, lay):
+            return TRUE
+        if covers([("not", tree)], a, lay):
+            return FALSE
         return MAYBE
     return TRUE if t else FALSE
 
 
 def covers(trees, a: Abstract, lay: Layout) -> bool:
-    """Whether at least one of the conditions is true in every state `a` allows (False when unsure)."""
+    """Whether at least one of the conditions is true in every state `a` allows (False when unsure).
+
+    Case by case: split the state on a name the conditions are unsure about, until each
+    case makes one condition surely true (or none possibly), within MAX_CASES cases.
+    """
+    return _covered(list(trees), a, lay, [MAX_CASES])
+
+
+def _covered(trees: list, a: Abstract, lay: Layout, budget: list) -> bool:
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    unsure = []
     for tree in trees:
-        if not possible(tree, a, lay)[1]:
+        may_true, may_false = possible(tree, a, lay)
+        if not may_false:
             return True
-    trees = [t for t in trees if possible(t, a, lay)[0]]
-    if not trees:
+        if may_true:
+            unsure.append(tree)
+    if not unsure:
         return False
-    points = _points(trees, a, lay)
-    if points is None:
-        return False
-    return all(any(not possible(t, p, lay)[1] for t in trees) for p in points)
+    atom = _unsure_atom(unsure[0], a, lay)
+    return all(_covered(unsure, case, lay, budget) for case in _split(atom, a, lay))
+
+
+def _unsure_atom(tree, a: Abstract, lay: Layout):
+    """An atom of the tree whose value `a` does not decide (one exists when the tree is undecided)."""
+    op = tree[0]
+    if op in ("and", "or", "not"):
+        for sub in tree[1:]:
+            t, f = possible(sub, a, lay)
+            if t and f:
+                return _unsure_atom(sub, a, lay)
+    return tree
+
+
+def _split(atom, a: Abstract, lay: Layout) -> list:
+    """Abstract states that together hold every state of `a`, each deciding the atom."""
+    cases = [c for c in (refine(atom, a, True, lay), refine(atom, a, False, lay)) if c is not None]
+    if all(not all(possible(atom, c, lay)) for c in cases):
+        return cases
+    if atom[0] == "cmp":  # `!=` inside the interval
+        n = atom[3]
+        lo, hi = _interval(atom, a, lay)
+        out = []
+        for low, high in ((lo, n - 1), (n, n), (n + 1, hi)):
+            low, high = max(low, lo), min(high, hi)
+            if low <= high:
+                out.append(_refine_cmp(("cmp", atom[1], ">=", low, 0), a, True, lay))
+                out[-1] = _refine_cmp(("cmp", atom[1], "<=", high, 0), out[-1], True, lay)
+        return out
+    p = lay.person(atom[1])  # a stage: one case per (fate, clock)
+    out = []
+    for fate, clock, _ in _stage_pairs(atom, a, lay):
+        clocks = list(a.clocks)
+        clocks[p] = _bit(clock)
+        fates = list(a.fates)
+        if p:
+            fates[p - 1] = fate
+        out.append(Abstract(a.held, a.missing, a.raised, a.lowered, a.counters, tuple(fates), tuple(clocks), a.turn))
+    return out
 
 
 def refine(tree, a: Optional[Abstract], want: bool, lay: Layout) -> Optional[Abstract]:
@@ -504,83 +552,6 @@ def _refine_cmp(tree, a: Abstract, want: bool, lay: Layout) -> Optional[Abstract
     return Abstract(a.held, a.missing, a.raised, a.lowered, tuple(counters), a.fates, a.clocks, a.turn)
 
 
-def _atoms(tree, out: list) -> None:
-    op = tree[0]
-    if op in ("and", "or"):
-        for sub in tree[1:]:
-            _atoms(sub, out)
-    elif op == "not":
-        _atoms(tree[1], out)
-    elif op not in ("true", "false"):
-        out.append(tree)
-
-
-def _points(trees, a: Abstract, lay: Layout) -> Optional[list]:
-    """Abstract states, each fixing every name the conditions read, that together cover `a`; None if too many.
-
-    Over a point every atom has one value, so `possible` is exact there. Counters and the turn
-    take one value per stretch between the numbers the conditions compare them with.
-    """
-    atoms: list = []
-    for tree in trees:
-        _atoms(tree, atoms)
-    items, flags, fated, staged, numbers = set(), set(), set(), set(), {}
-    for atom in atoms:
-        op = atom[0]
-        if op == "has":
-            items.add(lay.items[atom[1]])
-        elif op == "flag":
-            flags.add(lay.flags[atom[1]])
-        elif op in ("with", "fate"):
-            fated.add(lay.characters[atom[1]])
-        elif op == "stage":
-            staged.add(lay.person(atom[1]))
-        elif op == "cmp":
-            numbers.setdefault(atom[1], set()).add(atom[3])
-    axes: list = []  # (kind, index, options)
-    for i in sorted(items):
-        axes.append(("item", i, [v for v, ok in ((True, a.held >> i & 1), (False, a.missing >> i & 1)) if ok]))
-    for i in sorted(flags):
-        axes.append(("flag", i, [v for v, ok in ((True, a.raised >> i & 1), (False, a.lowered >> i & 1)) if ok]))
-    for i in sorted(fated - {p - 1 for p in staged}):
-        axes.append(("fate", i, [b for b in FATE_BIT.values() if a.fates[i] & b]))
-    for p in sorted(staged):
-        fates = [0] if p == 0 else [b for b in FATE_BIT.values() if a.fates[p - 1] & b]
-        axes.append(("person", p, [(f, c) for f in fates for c in _values(a.clocks[p])]))
-    for name, constants in sorted(numbers.items()):
-        lo, hi = a.turn if name == "turn" else a.counters[lay.counters[name]]
-        picks = {lo} | ({hi} if hi != math.inf else set())
-        picks |= {v for n in constants for v in (n - 1, n, n + 1) if lo <= v <= hi}
-        axes.append(("number", name, sorted(picks)))
-    size = 1
-    for _, _, options in axes:
-        size *= len(options)
-        if size > MAX_POINTS:
-            return None
-    out = []
-    for combo in itertools.product(*(options for _, _, options in axes)):
-        w = _Work(a)
-        for (kind, index, _), value in zip(axes, combo):
-            if kind == "item":
-                w.held, w.missing = (w.held | 1 << index, w.missing & ~(1 << index)) if value else \
-                    (w.held & ~(1 << index), w.missing | 1 << index)
-            elif kind == "flag":
-                w.raised, w.lowered = (w.raised | 1 << index, w.lowered & ~(1 << index)) if value else \
-                    (w.raised & ~(1 << index), w.lowered | 1 << index)
-            elif kind == "fate":
-                w.fates[index] = value
-            elif kind == "person":
-                if index:
-                    w.fates[index - 1] = value[0]
-                w.clocks[index] = _bit(value[1])
-            elif index == "turn":
-                w.turn = (value, value)
-            else:
-                w.counters[lay.counters[index]] = (value, value)
-        out.append(w.freeze())
-    return out
-
-
 # -- the fixpoint ------------------------------------------------------------------------------
 
 
@@ -591,11 +562,15 @@ def _with_clock(a: Abstract, p: int, clock: int) -> Abstract:
 
 
 def _diversions(story: Story, lay: Layout, pre: Abstract, post: Abstract, target: str) -> tuple:
-    """(whether the player may stay at the target, where a trigger or turning may send them instead)."""
+    """(the states that stay at the target, or None; where a trigger or turning may send the player instead).
+
+    The player stays when they did not just turn and no trigger fired; where the state before
+    the choice decides it, the states that stay are narrowed accordingly.
+    """
     if story.nodes[target].ending is not None:
-        return True, ()
+        return post, ()
     out = []
-    leaves = False
+    stay: Optional[Abstract] = post
     turn_at = story.infection.on_player_turned
     if turn_at is not None:
         top = _bit(lay.limits[0])
@@ -603,7 +578,8 @@ def _diversions(story: Story, lay: Layout, pre: Abstract, post: Abstract, target
         if after & top and before & (top - 1):
             turned = apply_effects(_with_clock(post, 0, top), story.nodes[turn_at].effects, lay)
             out.append((turn_at, turned, "turned"))
-            leaves = after == top and not before & top
+            if not before & top:  # the player had not turned: at the limit now, they are sent on
+                stay = _with_clock(post, 0, after & ~top) if after & ~top else None
     for i, trigger in enumerate(story.triggers):
         tree = trigger.condition.tree
         after_true, after_false = possible(tree, post, lay)
@@ -615,8 +591,9 @@ def _diversions(story: Story, lay: Layout, pre: Abstract, post: Abstract, target
             continue
         fired = apply_effects(apply_effects(fired, trigger.effects, lay), story.nodes[trigger.goto].effects, lay)
         out.append((trigger.goto, fired, i))
-        leaves = leaves or not (after_false or before_true)
-    return not leaves, tuple(out)
+        if not before_true:  # false before: to stay, it must still be false
+            stay = refine(tree, stay, False, lay)
+    return stay, tuple(out)
 
 
 def _edges(story: Story, lay: Layout, node, a: Abstract) -> list:
@@ -633,8 +610,8 @@ def _edges(story: Story, lay: Layout, node, a: Abstract) -> list:
                 out.append(Edge(choice, outcome, target, None, None, False, (), blocked))
                 continue
             post = _move(pre, choice, outcome, story.nodes[target].effects, lay)
-            stays, diversions = _diversions(story, lay, pre, post, target)
-            out.append(Edge(choice, outcome, target, pre, post, stays, diversions))
+            stay, diversions = _diversions(story, lay, pre, post, target)
+            out.append(Edge(choice, outcome, target, pre, stay, stay is not None, diversions))
     return out
 
 
@@ -676,9 +653,11 @@ def _order(story: Story) -> dict:
     return {nid: i for i, nid in enumerate(reversed(post))}
 
 
-def _fixpoint(story: Story, lay: Layout, order: dict) -> dict:
-    """Node id -> the join of every abstract state that can arrive there; absent: no state can."""
+def _fixpoint(story: Story, lay: Layout, order: dict) -> tuple:
+    """(node id -> the join of every abstract state that can arrive there, absent when none can;
+    node id -> its edges from that state)."""
     states = {story.start: initial(story, lay)}
+    edges: dict = {}
     updates: dict = {}
     heap = [(order[story.start], story.start)]
     queued = {story.start}
@@ -688,7 +667,8 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> dict:
         node = story.nodes[nid]
         if node.ending is not None:
             continue
-        for edge in _edges(story, lay, node, states[nid]):
+        edges[nid] = node_edges = _edges(story, lay, node, states[nid])
+        for edge in node_edges:
             if edge.pre is None:
                 continue
             for dest, state in _arrivals(edge):
@@ -703,7 +683,7 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> dict:
                 if dest not in queued:
                     queued.add(dest)
                     heapq.heappush(heap, (order.get(dest, len(order)), dest))
-    return states
+    return states, edges
 
 
 # -- what it proves ----------------------------------------------------------------------------
@@ -713,9 +693,7 @@ def analyze(story: Story) -> Analysis:
     """Run the analysis to its fixpoint and draw every proof from it."""
     lay = layout_of(story)
     order = _order(story)
-    states = _fixpoint(story, lay, order)
-    edges = {nid: _edges(story, lay, story.nodes[nid], a) for nid, a in states.items()
-             if story.nodes[nid].ending is None}
+    states, edges = _fixpoint(story, lay, order)
     sources: dict = {}  # node id -> the nodes with a choice that leads there
     for src, node in story.nodes.items():
         for choice in node.choices:
@@ -831,7 +809,7 @@ def _never_true(story: Story, lay: Layout, states: dict, edges: dict):
 def _why_unreachable(story: Story, lay: Layout, nid: str, sources: set, states: dict, edges: dict) -> str:
     """A few words on why no state arrives at a node (`sources`: the nodes with a choice that leads there)."""
     reasons: list = []
-    for src in sorted(sources & edges.keys()):
+    for src in sorted(s for s in sources if s in edges):
         for edge in edges[src]:
             if edge.target != nid:
                 continue
@@ -847,7 +825,7 @@ def _why_unreachable(story: Story, lay: Layout, nid: str, sources: set, states: 
             reasons.append(f"the trigger `{trigger.condition.source}` never fires")
     if story.infection.on_player_turned == nid:
         reasons.append("the player never turns")
-    dead = sorted(sources - edges.keys())
+    dead = sorted(s for s in sources if s not in edges)
     if dead:
         shown = ", ".join(repr(s) for s in dead[:3]) + (", ..." if len(dead) > 3 else "")
         reasons.append(f"the other ways in are from nodes no path reaches ({shown})" if reasons
