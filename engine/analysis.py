@@ -20,7 +20,7 @@ GONE = DEAD | TURNED
 LIVING = ALL_FATES & ~GONE
 CARRIER_BIT = 1  # a clock is a mask: bit v + 2 stands for the value v (CARRIER -2, CLEAN -1, 0..turns)
 CLEAN_BIT = 2
-WIDEN_AFTER = 4  # updates of a node before its counters and turn are widened to their bounds
+WIDEN_AFTER = 3  # passes over a node before what arrives there widens its counters and turn to their bounds
 MAX_CASES = 4096  # cases looked at to decide conditions over an abstract state
 TRUE_TREE = ("true",)
 
@@ -658,7 +658,7 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> tuple:
     node id -> its edges from that state)."""
     states = {story.start: initial(story, lay)}
     edges: dict = {}
-    updates: dict = {}
+    visits: dict = {}  # node id -> times its edges were followed; from WIDEN_AFTER on, what arrives is widened
     heap = [(order[story.start], story.start)]
     queued = {story.start}
     while heap:
@@ -667,6 +667,7 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> tuple:
         node = story.nodes[nid]
         if node.ending is not None:
             continue
+        visits[nid] = visits.get(nid, 0) + 1
         edges[nid] = node_edges = _edges(story, lay, node, states[nid])
         for edge in node_edges:
             if edge.pre is None:
@@ -677,8 +678,7 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> tuple:
                     new = join(old, state)
                     if new == old:
                         continue
-                    updates[dest] = count = updates.get(dest, 0) + 1
-                    state = widen(old, new, lay) if count > WIDEN_AFTER else new
+                    state = widen(old, new, lay) if visits.get(dest, 0) >= WIDEN_AFTER else new
                 states[dest] = state
                 if dest not in queued:
                     queued.add(dest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+import heapq
 from collections import deque
 
 from . import analysis, explore, runtime
@@ -17,8 +18,7 @@ MIN_STATES = 10_000
 RANDOM_RUNS = 3000  # the most seeded random runs, when nodes are left to reach
 RUNS_PER_NODE = 20
 FRESH_TRIES = 2  # states the sweep expands at each node, more only for new sets of offered choices
-TARGETED = 10  # when at most this many nodes are left to reach, a best-first search looks for each
-PATH_STATES = 5_000  # states for each of those searches
+PATH_STATES = 5_000  # states for each search aimed at a node not yet reached
 
 
 @dataclass(frozen=True)
@@ -165,8 +165,8 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
     The static analysis (engine/analysis.py) proves what it can, in time that grows with the
     story's size. The exhaustive search runs when the analysis leaves a dead end, a trap or a
     random choice open, or when the analysis bounds the states so that it will finish; if it
-    finishes, its answers are exact. Otherwise a sweep, seeded random runs and, for the last
-    few nodes, a best-first search aimed at each prove what is reachable.
+    finishes, its answers are exact. Otherwise a sweep, seeded random runs and searches aimed
+    at the nodes next to what is reached prove what is reachable.
     """
     proof = analysis.analyze(story)
     problems = _Problems()
@@ -196,14 +196,7 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
         sampled = explore.explore_random(story, runs, seed=0)
         reached |= sampled.coverage.nodes
         _search_findings(sampled.findings, problems, "random run")
-    left = _left(story, proof, reached)
-    if len(left) <= TARGETED:
-        for target in left:
-            if target not in reached:
-                path, states = explore.find_path(story, target, min(cap, PATH_STATES))
-                searched += states
-                if path is not None:
-                    reached |= _follow(story, path)
+    searched += _aim(story, proof, reached, cap)
     missed = _left(story, proof, reached)
     for nid in missed:
         node = story.nodes[nid]
@@ -376,7 +369,91 @@ def _incomplete(story: Story, proof, open_nodes: dict, problems: _Problems, stat
                      "simplify the conditions there")
 
 
-def _sweep(story: Story, budget: int) -> tuple:
+def _aim(story: Story, proof, reached: set, cap: int) -> int:
+    """Searches aimed at each node not reached that a reached node leads to; a sweep follows each success.
+
+    Adds to `reached`; returns the states expanded. Stops when every such node has been
+    tried, or when the states expanded pass `cap`.
+    """
+    preds = _predecessors(story)
+    reads_turn = _reads_turn(story)
+    searched = 0
+    tried: set = set()
+    while searched < cap:
+        near = [n for n in _left(story, proof, reached) if n not in tried and not preds[n].isdisjoint(reached)]
+        if not near:
+            break
+        tried.add(near[0])
+        end, expanded = _aimed(story, near[0], min(PATH_STATES, cap - searched), preds, reads_turn)
+        searched += expanded
+        if end is not None:
+            found, expanded, _ = _sweep(story, cap, end)
+            reached |= found
+            searched += expanded
+    return searched
+
+
+def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool) -> tuple:
+    """(a reachable state at `target` or None, states expanded): best-first by distance to it in gotos."""
+    dist = _distances(preds, target)
+    start = runtime.start(story, 0)
+    if start.node not in dist:
+        return None, 0
+    seen = {_key(start, reads_turn)}
+    heap = [(dist[start.node], 0, 0, start)]
+    order = expanded = 0
+    while heap and expanded < budget:
+        _, depth, _, state = heapq.heappop(heap)
+        expanded += 1
+        for choice in runtime.available(story, state):
+            for outcome in runtime.possible_outcomes(story, state, choice) if choice.outcomes else (None,):
+                nxt = runtime.take(story, state, choice, outcome).state
+                if nxt.node == target:
+                    return nxt, expanded
+                if nxt.node not in dist or story.nodes[nxt.node].ending is not None:
+                    continue
+                key = _key(nxt, reads_turn)
+                if key not in seen:
+                    seen.add(key)
+                    order += 1
+                    heapq.heappush(heap, (dist[nxt.node], depth + 1, order, nxt))
+    return None, expanded
+
+
+def _predecessors(story: Story) -> dict:
+    """Node id -> the nodes with a way to it (a trigger or turning can follow any choice)."""
+    preds: dict = {n: set() for n in story.nodes}
+    movers = {n for n, node in story.nodes.items() if node.ending is None}
+    for nid in movers:
+        for choice in story.nodes[nid].choices:
+            for target in choice.targets:
+                preds[target].add(nid)
+    jumps = [t.goto for t in story.triggers]
+    if story.infection.on_player_turned is not None:
+        jumps.append(story.infection.on_player_turned)
+    for jump in jumps:
+        preds[jump] |= movers
+    return preds
+
+
+def _distances(preds: dict, target: str) -> dict:
+    """Node id -> fewest gotos from it to `target`; absent when there is no way."""
+    dist = {target: 0}
+    frontier = [target]
+    d = 0
+    while frontier:
+        d += 1
+        nxt = []
+        for n in frontier:
+            for p in preds[n]:
+                if p not in dist:
+                    dist[p] = d
+                    nxt.append(p)
+        frontier = nxt
+    return dist
+
+
+def _sweep(story: Story, budget: int, start=None) -> tuple:
     """(nodes reached, states expanded, findings): a breadth-first search of real states that keeps few per node.
 
     A state is expanded if its node has been expanded fewer than FRESH_TRIES times, or if it
@@ -385,7 +462,7 @@ def _sweep(story: Story, budget: int) -> tuple:
     a state with no offered choice is a real dead end.
     """
     reads_turn = _reads_turn(story)
-    start = runtime.start(story, 0)
+    start = start if start is not None else runtime.start(story, 0)
     reached = {start.node}
     seen = {_key(start, reads_turn)}
     queue = deque([(0, start)])
@@ -420,18 +497,6 @@ def _sweep(story: Story, budget: int) -> tuple:
                     seen.add(key)
                     queue.append((depth + 1, nxt))
     return reached, expanded, findings
-
-
-def _follow(story: Story, path: tuple) -> set:
-    """The nodes a path found by explore.find_path passes through."""
-    state = runtime.start(story, 0)
-    nodes = {state.node}
-    for step in path:
-        choice = runtime.find_choice(story, state, step.choice)
-        outcome = choice.outcomes[step.outcome - 1] if step.outcome else None
-        state = runtime.take(story, state, choice, outcome).state
-        nodes.add(state.node)
-    return nodes
 
 
 def _key(state, reads_turn: bool) -> tuple:
