@@ -176,7 +176,6 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
     if report is not None and report.complete:
         _complete_search(story, proof, report, problems)
         return iter(problems.found)
-    _proven(story, proof, problems)
     reached = {story.start}
     searched = 0
     if report is not None:
@@ -197,6 +196,7 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
         reached |= sampled.coverage.nodes
         _search_findings(sampled.findings, problems, "random run")
     searched += _aim(story, proof, reached, cap)
+    _proven(story, proof, problems, reached)
     missed = _left(story, proof, reached)
     for nid in missed:
         node = story.nodes[nid]
@@ -331,10 +331,12 @@ def _unreachable_messages(story: Story, proof) -> dict:
     return out
 
 
-def _proven(story: Story, proof, problems: _Problems) -> None:
-    """What the analysis proved, when the exhaustive search could not finish."""
+def _proven(story: Story, proof, problems: _Problems, reached: set) -> None:
+    """What the analysis proved, when the exhaustive search could not finish (what a search reached wins)."""
     messages = _unreachable_messages(story, proof)
     for nid in proof.unreachable:
+        if nid in reached:
+            continue
         node = story.nodes[nid]
         problems.add("unreachable-node", node.where, messages[node.where])
         if node.ending is not None and node.ending.where in messages:
