@@ -17,6 +17,7 @@ STATES_PER_NODE = 100  # the state search's budget, per node, while the analysis
 MIN_STATES = 10_000
 RANDOM_RUNS = 3000  # the most seeded random runs, when nodes are left to reach
 RUNS_PER_NODE = 20
+RUN_BATCH = 500  # random runs go on in batches while a batch reaches a node none did before
 FRESH_TRIES = 2  # states the sweep expands at each node, more only for new sets of offered choices
 PATH_STATES = 5_000  # states for each search aimed at a node not yet reached
 
@@ -190,11 +191,15 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
         for rule, where, message in findings:
             problems.add(rule, where, message)
     runs = 0
-    if _left(story, proof, reached):
-        runs = min(RANDOM_RUNS, RUNS_PER_NODE * len(story.nodes))
-        sampled = explore.explore_random(story, runs, seed=0)
-        reached |= sampled.coverage.nodes
+    most = min(RANDOM_RUNS, RUNS_PER_NODE * len(story.nodes))
+    while runs < most and _left(story, proof, reached):  # in batches, while they still reach something new
+        batch = min(RUN_BATCH, most - runs)
+        sampled = explore.explore_random(story, batch, seed=runs)
+        runs += batch
         _search_findings(sampled.findings, problems, "random run")
+        if sampled.coverage.nodes <= reached:
+            break
+        reached |= sampled.coverage.nodes
     searched += _aim(story, proof, reached, cap)
     _proven(story, proof, problems, reached)
     missed = _left(story, proof, reached)
