@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
-
 import heapq
 from collections import deque
+from dataclasses import dataclass
+from typing import Iterator
 
 from . import analysis, explore, runtime
 from .model import Story
@@ -355,19 +354,20 @@ def _incomplete(story: Story, proof, open_nodes: dict, problems: _Problems, stat
     """One warning that sums up what neither the analysis nor the searches settled."""
     found = {p.where for p in problems.found}
     parts = []
-    for rule, label in (("dead-end", "dead ends"), ("trap", "traps"), ("no-outcome", "random choices left "
-                                                                                     "without an outcome")):
+    for rule, what in (("dead-end", "a dead end at {} node{}"), ("trap", "a trap at {} node{}"),
+                       ("no-outcome", "running out of outcomes at {} random choice{}")):
         left = []
         for item in open_nodes[rule]:
-            node = story.nodes[item[0] if rule == "no-outcome" else item]
-            if node.id in proof.unreachable:
+            nid, key = item if rule == "no-outcome" else (item, None)
+            if nid in proof.unreachable:
                 continue
-            where = node.where if rule != "no-outcome" else next(c.where for c in node.choices if c.key == item[1])
+            node = story.nodes[nid]
+            where = node.where if key is None else next(c.where for c in node.choices if c.key == key)
             if where not in found:
-                left.append(item[1] if rule == "no-outcome" else item)
+                left.append(nid if key is None else f"{nid} {key}")
         if left:
-            shown = ", ".join(repr(f"{x}") for x in left[:3]) + (", ..." if len(left) > 3 else "")
-            parts.append(f"{label} at {len(left)} node{'s' if len(left) != 1 else ''} ({shown})")
+            shown = ", ".join(repr(x) for x in left[:3]) + (", ..." if len(left) > 3 else "")
+            parts.append(what.format(len(left), "s" if len(left) != 1 else "") + f" ({shown})")
     if missed:
         parts.append(f"whether {missed} node{'s are' if missed != 1 else ' is'} reachable (not-reached)")
     if parts:
