@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import explore
+from . import analysis, explore, runtime
 from .model import Story
 from .problems import Problem, sort_key
 
-DEFAULT_MAX_STATES = 200_000
-RANDOM_RUNS = 3000  # when the state search cannot finish, seeded random runs look further
+DEFAULT_MAX_STATES = 200_000  # the cap of every search budget; another value given is used as the budget itself
+STATES_PER_NODE = 100  # the state search's budget, per node, while the analysis leaves questions open
+MIN_STATES = 10_000
+RANDOM_RUNS = 3000  # the most seeded random runs, when nodes are left to reach
+RUNS_PER_NODE = 20
+RUN_BATCH = 500  # random runs go on in batches while a batch reaches a node none did before
+FRESH_TRIES = 2  # states the sweep expands at each node, more only for new sets of offered choices
+PATH_STATES = 5_000  # states for each search aimed at a node not yet reached
 
 
 @dataclass(frozen=True)
@@ -32,9 +40,8 @@ RULES = {r.id: r for r in (
     Rule("counter-range", "warning", "an effect that would take a counter past its declared min or max"),
     Rule("self-loop", "warning", "a choice that leads back to its own node and changes nothing"),
     Rule("no-turn-target", "warning", "the player can be bitten but infection.on_player_turned is not set"),
-    Rule("search-incomplete", "warning", "the state search stopped at its limit; state rules are partial"),
-    Rule("graph-unreachable", "error", "a node that no chain of gotos from the start reaches"),
-    Rule("not-reached", "warning", "a node or ending neither the bounded state search nor random runs reached"),
+    Rule("search-incomplete", "warning", "the searches stopped at their limits with questions still open"),
+    Rule("not-reached", "warning", "a node or ending no search reached and the analysis could not rule out"),
 )}
 
 
@@ -152,62 +159,361 @@ def player_turn_target(story: Story) -> Iterator[Problem]:
             return
 
 
-def graph_reachable(story: Story) -> set:
-    """Node ids a chain of gotos (and triggers) reaches from the start, ignoring conditions."""
-    jumps = {t.goto for t in story.triggers}
-    if story.infection.on_player_turned:
-        jumps.add(story.infection.on_player_turned)
-    seen = {story.start} | jumps
-    stack = list(seen)
-    while stack:
-        node = story.nodes[stack.pop()]
+def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[Problem]:
+    """Rules about the states the game can reach: proven by the analysis, then searched for what is left.
+
+    The static analysis (engine/analysis.py) proves what it can, in time that grows with the
+    story's size. The exhaustive search runs when the analysis leaves a dead end, a trap or a
+    random choice open, or when the analysis bounds the states so that it will finish; if it
+    finishes, its answers are exact. Otherwise a sweep, seeded random runs and searches aimed
+    at the nodes next to what is reached prove what is reachable.
+    """
+    proof = analysis.analyze(story)
+    problems = _Problems()
+    open_nodes = _open_questions(story, proof)
+    budget = _state_budget(story, proof, open_nodes, max_states)
+    report = explore.explore_exhaustive(story, budget, watch=True) if budget else None
+    if report is not None and report.complete:
+        _complete_search(story, proof, report, problems)
+        return iter(problems.found)
+    reached = {story.start}
+    searched = 0
+    if report is not None:
+        _search_findings(report.findings, problems, "")
+        reached |= report.coverage.nodes
+        searched = report.states
+    cap = max_states if max_states != DEFAULT_MAX_STATES else _scaled(story)
+    if _left(story, proof, reached):
+        found, expanded, findings = _sweep(story, cap)
+        reached |= found
+        searched += expanded
+        for rule, where, message in findings:
+            problems.add(rule, where, message)
+    runs = 0
+    most = min(RANDOM_RUNS, RUNS_PER_NODE * len(story.nodes))
+    while runs < most and _left(story, proof, reached):  # in batches, while they still reach something new
+        batch = min(RUN_BATCH, most - runs)
+        sampled = explore.explore_random(story, batch, seed=runs)
+        runs += batch
+        _search_findings(sampled.findings, problems, "random run")
+        if sampled.coverage.nodes <= reached:
+            break
+        reached |= sampled.coverage.nodes
+    searched += _aim(story, proof, reached, cap)
+    _proven(story, proof, problems, reached)
+    missed = _left(story, proof, reached)
+    for nid in missed:
+        node = story.nodes[nid]
+        what = f"the ending {node.ending.id!r}" if node.ending else f"the node {nid!r}"
+        problems.add("not-reached", node.where, f"no search reached {what} ({searched} states, {runs} random runs), "
+                     "and the analysis could not prove it unreachable; it may be unreachable, or only rarely "
+                     "reached; hint: `explore --random N --emit DIR` or a replay script can show a path")
+    _incomplete(story, proof, open_nodes, problems, searched, len(missed))
+    return iter(problems.found)
+
+
+class _Problems:
+    """The state rules' problems, one per rule and place."""
+
+    def __init__(self):
+        self.found: list = []
+        self.places: set = set()
+
+    def add(self, rule: str, where, message: str) -> None:
+        if (rule, where) not in self.places:
+            self.places.add((rule, where))
+            self.found.append(_problem(rule, where, message))
+
+
+def _left(story: Story, proof, reached: set) -> list:
+    """Nodes neither reached nor proven unreachable, in story order."""
+    return [n for n in story.nodes if n not in reached and n not in proof.unreachable]
+
+
+def _scaled(story: Story) -> int:
+    return min(DEFAULT_MAX_STATES, max(MIN_STATES, STATES_PER_NODE * len(story.nodes)))
+
+
+def _open_questions(story: Story, proof) -> dict:
+    """What the analysis could not settle: {"dead-end": nodes, "trap": nodes, "no-outcome": (node, choice key)}."""
+    return {
+        "dead-end": [n for n in story.nodes if n not in proof.no_dead_end],
+        "trap": [n for n in story.nodes if n not in proof.no_trap],
+        "no-outcome": [(n.id, c.key) for n in story.nodes.values() for c in n.choices
+                       if c.outcomes and (n.id, c.key) not in proof.outcome_safe],
+    }
+
+
+def _state_budget(story: Story, proof, open_nodes: dict, max_states: int) -> int:
+    """States for the exhaustive search: 0 to skip it (the analysis settled all it could answer)."""
+    if max_states != DEFAULT_MAX_STATES:
+        return max_states
+    scaled = _scaled(story)
+    if any(open_nodes.values()) or _state_bound(story, proof) <= scaled:
+        return scaled
+    return 0
+
+
+def _state_bound(story: Story, proof) -> float:
+    """More states than the exhaustive search can find: every combination of what conditions read, per node."""
+    read: set = set()
+    for node in story.nodes.values():
         for choice in node.choices:
-            for target in choice.targets:
-                if target not in seen:
-                    seen.add(target)
-                    stack.append(target)
-    return seen
+            if choice.condition is not None:
+                read |= choice.condition.names
+            for outcome in choice.outcomes:
+                if outcome.condition is not None:
+                    read |= outcome.condition.names
+    for trigger in story.triggers:
+        read |= trigger.condition.names
+    lay = proof.layout
+    total = 0.0
+    for state in proof.states.values():
+        size = float(bin(state.clocks[0]).count("1"))
+        for name in read:
+            if name in lay.items:
+                size *= 1 + (state.held >> lay.items[name] & state.missing >> lay.items[name] & 1)
+            elif name in lay.flags:
+                size *= 1 + (state.raised >> lay.flags[name] & state.lowered >> lay.flags[name] & 1)
+            elif name in lay.counters:
+                lo, hi = state.counters[lay.counters[name]]
+                size *= hi - lo + 1
+            elif name == "turn":
+                size *= state.turn[1] - state.turn[0] + 1
+            elif name in lay.characters:
+                i = lay.characters[name]
+                size *= bin(state.fates[i]).count("1") * bin(state.clocks[1 + i]).count("1")
+        total += size
+    return total
 
 
-def state_rules(story: Story, max_states: int) -> Iterator[Problem]:
-    """Rules that need the exhaustive search of the game's states."""
-    report = explore.explore_exhaustive(story, max_states, watch=True)
-    kinds = {"soft-lock": "dead-end", "trap": "trap", "runtime-error": "no-outcome",
-             "unreachable-node": "unreachable-node", "unreachable-ending": "unreachable-ending"}
-    for finding in report.findings:
-        rule = kinds.get(finding.kind)
+KINDS = {"soft-lock": "dead-end", "trap": "trap", "runtime-error": "no-outcome",
+         "unreachable-node": "unreachable-node", "unreachable-ending": "unreachable-ending"}
+
+
+def _search_findings(findings, problems: _Problems, source: str) -> None:
+    for finding in findings:
+        rule = KINDS.get(finding.kind)
         if rule is None:
             continue
-        message = finding.message
-        if finding.path:
-            message += f" (shortest path: {len(finding.path)} choices; `explore --exhaustive --emit DIR` writes it)"
-        yield _problem(rule, finding.where, message)
-    if not report.complete:
-        yield _problem("search-incomplete", story.where, f"the state search stopped after {report.states} states "
-                       f"(--max-states); dead ends, traps and unreachable endings were looked for only there")
-        reachable = graph_reachable(story)
-        for node in story.nodes.values():
-            if node.id not in reachable:
-                yield _problem("graph-unreachable", node.where, f"no chain of gotos from {story.start!r} reaches "
-                               f"{node.id!r}; hint: add a choice that leads here, or remove it")
-        sampled = explore.explore_random(story, RANDOM_RUNS, seed=0)
-        for finding in sampled.findings:
-            rule = kinds.get(finding.kind)
-            if rule is not None:
-                yield _problem(rule, finding.where, f"{finding.message} (found by a random run, seed {finding.seed})")
-        seen_nodes = report.coverage.nodes | sampled.coverage.nodes
-        for node in story.nodes.values():
-            if node.id in reachable and node.id not in seen_nodes:
-                what = f"the ending {node.ending.id!r}" if node.ending else f"the node {node.id!r}"
-                yield _problem("not-reached", node.where, f"neither the state search ({report.states} states) nor "
-                               f"{RANDOM_RUNS} random runs reached {what}; it may be unreachable, or only rarely; "
-                               "hint: `explore --random N --emit DIR` or a replay script can show a path")
-        return
-    tested = report.conditions
-    for condition, (was_true, was_false) in tested.items():
+        if source:
+            message = f"{finding.message} (found by a {source}, seed {finding.seed})"
+        elif finding.path:
+            message = (f"{finding.message} (shortest path: {len(finding.path)} choices; "
+                       "`explore --exhaustive --emit DIR` writes it)")
+        else:
+            message = finding.message
+        problems.add(rule, finding.where, message)
+
+
+def _complete_search(story: Story, proof, report, problems: _Problems) -> None:
+    """Every answer of a finished search; the analysis only explains what no path reaches."""
+    proven = _unreachable_messages(story, proof)
+    for finding in report.findings:
+        if finding.kind in ("unreachable-node", "unreachable-ending") and finding.where in proven:
+            problems.add(KINDS[finding.kind], finding.where, proven[finding.where])
+    _search_findings(report.findings, problems, "")
+    for condition, (was_true, was_false) in report.conditions.items():
         if was_true and not was_false:
-            yield _problem("always-true", condition.where, f"`{condition.source}` is true in every reachable state "
-                           "where it is tested; hint: drop the `if`, or check what it should test")
+            problems.add("always-true", condition.where, f"`{condition.source}` is true in every reachable state "
+                         "where it is tested; hint: drop the `if`, or check what it should test")
         elif was_false and not was_true:
-            yield _problem("never-true", condition.where, f"`{condition.source}` is false in every reachable state "
-                           "where it is tested, so what it guards never happens; hint: check its names and numbers")
+            problems.add("never-true", condition.where, f"`{condition.source}` is false in every reachable state "
+                         "where it is tested, so what it guards never happens; hint: check its names and numbers")
+
+
+def _unreachable_messages(story: Story, proof) -> dict:
+    """Location -> message, for each node and ending the analysis proved unreachable."""
+    out = {}
+    for nid, why in proof.unreachable.items():
+        out[story.nodes[nid].where] = (f"no path reaches the node {nid!r}, proven: {why}; hint: add a way in, fix "
+                                       "the conditions on the way in, or remove it")
+    for eid, node in story.endings.items():
+        nodes = [n for n in story.nodes.values() if n.ending is not None and n.ending.id == eid]
+        if all(n.id in proof.unreachable for n in nodes):
+            out[node.ending.where] = f"no path reaches the ending {eid!r}, proven: {proof.unreachable[node.id]}"
+    return out
+
+
+def _proven(story: Story, proof, problems: _Problems, reached: set) -> None:
+    """What the analysis proved, when the exhaustive search could not finish (what a search reached wins)."""
+    messages = _unreachable_messages(story, proof)
+    for nid in proof.unreachable:
+        if nid in reached:
+            continue
+        node = story.nodes[nid]
+        problems.add("unreachable-node", node.where, messages[node.where])
+        if node.ending is not None and node.ending.where in messages:
+            problems.add("unreachable-ending", node.ending.where, messages[node.ending.where])
+    for condition, why in proof.never_true:
+        problems.add("never-true", condition.where, f"`{condition.source}` is never true where it is tested, "
+                     f"proven: {why}; so what it guards never happens; hint: check its names and numbers")
+
+
+def _incomplete(story: Story, proof, open_nodes: dict, problems: _Problems, states: int, missed: int) -> None:
+    """One warning that sums up what neither the analysis nor the searches settled."""
+    found = {p.where for p in problems.found}
+    parts = []
+    for rule, what in (("dead-end", "a dead end at {} node{}"), ("trap", "a trap at {} node{}"),
+                       ("no-outcome", "running out of outcomes at {} random choice{}")):
+        left = []
+        for item in open_nodes[rule]:
+            nid, key = item if rule == "no-outcome" else (item, None)
+            if nid in proof.unreachable:
+                continue
+            node = story.nodes[nid]
+            where = node.where if key is None else next(c.where for c in node.choices if c.key == key)
+            if where not in found:
+                left.append(nid if key is None else f"{nid} {key}")
+        if left:
+            shown = ", ".join(repr(x) for x in left[:3]) + (", ..." if len(left) > 3 else "")
+            parts.append(what.format(len(left), "s" if len(left) != 1 else "") + f" ({shown})")
+    if missed:
+        parts.append(f"whether {missed} node{'s are' if missed != 1 else ' is'} reachable (not-reached)")
+    if parts:
+        problems.add("search-incomplete", story.where, f"the searches stopped ({states} states) before settling "
+                     f"{'; '.join(parts)}; the analysis could not rule these out; hint: raise --max-states, or "
+                     "simplify the conditions there")
+
+
+def _aim(story: Story, proof, reached: set, cap: int) -> int:
+    """Searches aimed at each node not reached that a reached node leads to; a sweep follows each success.
+
+    Adds to `reached`; returns the states expanded. Stops when every such node has been
+    tried, or when the states expanded pass `cap`.
+    """
+    preds = _predecessors(story)
+    reads_turn = _reads_turn(story)
+    searched = 0
+    tried: set = set()
+    while searched < cap:
+        near = [n for n in _left(story, proof, reached) if n not in tried and not preds[n].isdisjoint(reached)]
+        if not near:
+            break
+        tried.add(near[0])
+        end, expanded = _aimed(story, near[0], min(PATH_STATES, cap - searched), preds, reads_turn)
+        searched += expanded
+        if end is not None:
+            found, expanded, _ = _sweep(story, cap, end)
+            reached |= found
+            searched += expanded
+    return searched
+
+
+def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool) -> tuple:
+    """(a reachable state at `target` or None, states expanded): best-first by distance to it in gotos."""
+    dist = _distances(preds, target)
+    start = runtime.start(story, 0)
+    if start.node not in dist:
+        return None, 0
+    seen = {_key(start, reads_turn)}
+    heap = [(dist[start.node], 0, 0, start)]
+    order = expanded = 0
+    while heap and expanded < budget:
+        _, depth, _, state = heapq.heappop(heap)
+        expanded += 1
+        for choice in runtime.available(story, state):
+            for outcome in runtime.possible_outcomes(story, state, choice) if choice.outcomes else (None,):
+                nxt = runtime.take(story, state, choice, outcome).state
+                if nxt.node == target:
+                    return nxt, expanded
+                if nxt.node not in dist or story.nodes[nxt.node].ending is not None:
+                    continue
+                key = _key(nxt, reads_turn)
+                if key not in seen:
+                    seen.add(key)
+                    order += 1
+                    heapq.heappush(heap, (dist[nxt.node], depth + 1, order, nxt))
+    return None, expanded
+
+
+def _predecessors(story: Story) -> dict:
+    """Node id -> the nodes with a way to it (a trigger or turning can follow any choice)."""
+    preds: dict = {n: set() for n in story.nodes}
+    movers = {n for n, node in story.nodes.items() if node.ending is None}
+    for nid in movers:
+        for choice in story.nodes[nid].choices:
+            for target in choice.targets:
+                preds[target].add(nid)
+    jumps = [t.goto for t in story.triggers]
+    if story.infection.on_player_turned is not None:
+        jumps.append(story.infection.on_player_turned)
+    for jump in jumps:
+        preds[jump] |= movers
+    return preds
+
+
+def _distances(preds: dict, target: str) -> dict:
+    """Node id -> fewest gotos from it to `target`; absent when there is no way."""
+    dist = {target: 0}
+    frontier = [target]
+    d = 0
+    while frontier:
+        d += 1
+        nxt = []
+        for n in frontier:
+            for p in preds[n]:
+                if p not in dist:
+                    dist[p] = d
+                    nxt.append(p)
+        frontier = nxt
+    return dist
+
+
+def _sweep(story: Story, budget: int, start=None) -> tuple:
+    """(nodes reached, states expanded, findings): a breadth-first search of real states that keeps few per node.
+
+    A state is expanded if its node has been expanded fewer than FRESH_TRIES times, or if it
+    offers there a set of choices and outcomes not seen before; so it crosses the story fast,
+    trying every choice that some state it met offers. Every state it meets is reachable, so
+    a state with no offered choice is a real dead end.
+    """
+    reads_turn = _reads_turn(story)
+    start = start if start is not None else runtime.start(story, 0)
+    reached = {start.node}
+    seen = {_key(start, reads_turn)}
+    queue = deque([(0, start)])
+    tried: dict = {}  # node id -> {set of offered choices and outcomes: times expanded}
+    findings: list = []
+    expanded = 0
+    while queue and expanded < budget:
+        depth, state = queue.popleft()
+        node = story.nodes[state.node]
+        offered = runtime.available(story, state)
+        branches = [(c, runtime.possible_outcomes(story, state, c) if c.outcomes else (None,)) for c in offered]
+        signature = tuple((c.key, tuple(map(id, outcomes))) for c, outcomes in branches)
+        here = tried.setdefault(node.id, {})
+        if signature in here and sum(here.values()) >= FRESH_TRIES:
+            continue
+        here[signature] = here.get(signature, 0) + 1
+        expanded += 1
+        if not offered:
+            findings.append(("dead-end", node.where, f"no choice is offered at {node.id!r} in a reachable state, "
+                             f"and it is not an ending (a path of {depth} choices reaches it)"))
+        for choice, outcomes in branches:
+            if not outcomes:
+                findings.append(("no-outcome", choice.where, "every outcome of this random choice is ruled out by "
+                                 f"its condition (a path of {depth} choices reaches it)"))
+            for outcome in outcomes:
+                nxt = runtime.take(story, state, choice, outcome).state
+                reached.add(nxt.node)
+                if story.nodes[nxt.node].ending is not None:
+                    continue
+                key = _key(nxt, reads_turn)
+                if key not in seen:
+                    seen.add(key)
+                    queue.append((depth + 1, nxt))
+    return reached, expanded, findings
+
+
+def _key(state, reads_turn: bool) -> tuple:
+    return (state.node, state.bits, state.turn) if reads_turn else (state.node, state.bits)
+
+
+def _reads_turn(story: Story) -> bool:
+    conditions = [t.condition for t in story.triggers]
+    for node in story.nodes.values():
+        for choice in node.choices:
+            conditions.append(choice.condition)
+            conditions.extend(o.condition for o in choice.outcomes)
+    return any(c is not None and "turn" in c.names for c in conditions)

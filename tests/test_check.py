@@ -77,8 +77,10 @@ def test_each_rule_with_its_location(tmp_path):
         "story.yaml:24:32: warning: `true or lit` is true in every reachable state where it is tested; hint: drop "
         "the `if`, or check what it should test [always-true]",
         "story.yaml:25:42: warning: sets noise to 7, outside its range 0..3; it will be clamped [counter-range]",
-        "story.yaml:29:3: error: no path reaches the node 'lost' [unreachable-node]",
-        "story.yaml:31:13: error: no path reaches the ending 'lost' [unreachable-ending]",
+        "story.yaml:29:3: error: no path reaches the node 'lost', proven: no choice, outcome or trigger leads here; "
+        "hint: add a way in, fix the conditions on the way in, or remove it [unreachable-node]",
+        "story.yaml:31:13: error: no path reaches the ending 'lost', proven: no choice, outcome or trigger leads "
+        "here [unreachable-ending]",
     ])
     assert all(p.rule in RULES and p.level == RULES[p.rule].level for p in problems)
 
@@ -122,13 +124,15 @@ def test_dead_end_and_trap(tmp_path):
     ]
 
 
-def test_incomplete_search_falls_back_to_the_graph(tmp_path):
+def test_an_incomplete_search_still_reports_what_the_analysis_proves(tmp_path):
     directory = write_story(tmp_path, {"story.yaml": RULED})
     lines = rule_lines(directory, check_story(load(directory), max_states=2))
-    assert "story.yaml:1:1: warning: the state search stopped after 2 states (--max-states); dead ends, traps " \
-           "and unreachable endings were looked for only there [search-incomplete]" in lines
-    assert "story.yaml:29:3: error: no chain of gotos from 'a' reaches 'lost'; hint: add a choice that leads " \
-           "here, or remove it [graph-unreachable]" in lines
+    assert "story.yaml:29:3: error: no path reaches the node 'lost', proven: no choice, outcome or trigger leads " \
+           "here; hint: add a way in, fix the conditions on the way in, or remove it [unreachable-node]" in lines
+    assert "story.yaml:20:38: warning: `noise > 5` is never true where it is tested, proven: at 'a', noise is " \
+           "0; so what it guards never happens; hint: check its names and numbers [never-true]" in lines
+    # every dead end, trap and random choice is ruled out, and the other searches reach every node: nothing is open
+    assert not any("search-incomplete" in line or "not-reached" in line for line in lines)
 
 
 def test_exit_codes_strict_and_json(tmp_path, capsys):
@@ -287,28 +291,52 @@ nodes:
                      "[no-turn-target]"]
 
 
-def test_incomplete_search_adds_random_runs_and_says_what_neither_reached(tmp_path):
-    directory = write_story(tmp_path, {"story.yaml": """\
+RARE = """\
 title: Rare
 start: a
 counters:
-  noise: {min: 0, max: 20}
+  noise: {min: 0, max: 30}
 nodes:
   a:
     text: A.
     choices:
       - {id: loud, text: Loud, do: [{add: {noise: 1}}], goto: a}
       - {id: out, text: Out, goto: end}
-      - {id: vault, text: Vault, if: noise > 19, goto: vault}
+      - {id: vault, text: Vault, if: noise > 29, goto: vault}
   vault:
     text: Vault.
     ending: {title: Vault}
   end:
     text: End.
     ending: {title: End}
-"""})
+"""
+
+
+def test_what_no_search_reaches_and_no_proof_rules_out_is_not_reached(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": RARE})
     lines = rule_lines(directory, check_story(load(directory), max_states=3))
-    assert "story.yaml:12:3: warning: neither the state search (3 states) nor 3000 random runs reached the ending " \
-           "'vault'; it may be unreachable, or only rarely; hint: `explore --random N --emit DIR` or a replay " \
-           "script can show a path [not-reached]" in lines
-    assert not any("graph-unreachable" in line for line in lines)
+    assert "story.yaml:12:3: warning: no search reached the ending 'vault' (8 states, 60 random runs), and the " \
+           "analysis could not prove it unreachable; it may be unreachable, or only rarely reached; hint: " \
+           "`explore --random N --emit DIR` or a replay script can show a path [not-reached]" in lines
+    assert "story.yaml:1:1: warning: the searches stopped (8 states) before settling whether 1 node is reachable " \
+           "(not-reached); the analysis could not rule these out; hint: raise --max-states, or simplify the " \
+           "conditions there [search-incomplete]" in lines
+    assert not any("[unreachable-" in line for line in lines)
+
+
+def test_a_guard_that_can_never_be_true_is_proven_not_guessed(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": RARE.replace("noise > 29", "noise > 30")})
+    lines = rule_lines(directory, check_story(load(directory), max_states=3))
+    assert "story.yaml:12:3: error: no path reaches the node 'vault', proven: `noise > 30` is never true at 'a' " \
+           "(noise is 0..30); hint: add a way in, fix the conditions on the way in, or remove it " \
+           "[unreachable-node]" in lines
+    assert not any("not-reached" in line or "search-incomplete" in line for line in lines)
+
+
+def test_the_default_budget_scales_with_the_story(tmp_path):
+    directory = write_story(tmp_path, {"story.yaml": RARE})
+    lines = rule_lines(directory, check_story(load(directory)))
+    # 3 nodes: the analysis bounds the states (31 noise levels at `a`), so the exhaustive search runs and finishes
+    assert "story.yaml:11:38: warning: `noise > 29` is false in every reachable state where it is tested, so " \
+           "what it guards never happens; hint: check its names and numbers [never-true]" not in lines
+    assert not any("not-reached" in line or "search-incomplete" in line or "error" in line for line in lines)
