@@ -168,7 +168,7 @@ def main() -> int:
                          str(directory)]
             loaded, _ = median_child(load_only, max(3, repeats // 2), env=uncached)
             notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
-                         f"the rest of a cold check is the state search")
+                         f"the rest of a cold check is its analysis and searches")
             notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
 
         campaign = load(campaign_dir)
