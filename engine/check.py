@@ -10,6 +10,7 @@ from typing import Iterator
 from . import analysis, explore, runtime
 from .model import Story
 from .problems import Problem, sort_key
+from .text import template_reads
 
 DEFAULT_MAX_STATES = 200_000  # the cap of every search budget; another value given is used as the budget itself
 STATES_PER_NODE = 100  # the state search's budget, per node, while the analysis leaves questions open
@@ -91,22 +92,13 @@ def _template_names(story: Story, template) -> set:
     out: set = set()
     if template is None or template.static:
         return out
-
-    def walk(parts):
-        for part in parts:
-            if isinstance(part, str):
-                continue
-            if part[0] == "if":
-                for cond, body in part[1]:
-                    if cond is not None:
-                        out.update(cond.names)
-                    walk(body)
-            elif part[0] == "char":
-                out.add(story.characters[part[1]].id)
-            elif part[0] == "counter":
-                out.add(story.counters[part[1]].id)
-
-    walk(template.parts)
+    for kind, value in template_reads(template.parts):
+        if kind == "names":
+            out.update(value)
+        elif kind == "char":
+            out.add(story.characters[value].id)
+        elif kind == "counter":
+            out.add(story.counters[value].id)
     return out
 
 

@@ -17,19 +17,23 @@ _TURNED = FATE_CODE["turned"]
 
 def compile_effects(story: Story, layout: Layout, effects) -> Optional[Callable[[int], int]]:
     """One function from a state's bits to the bits after `effects`, in order (None when there are none)."""
-    steps = [_compile(story, layout, e) for e in effects]
-    if not steps:
+    return chain(*(_compile(story, layout, e) for e in effects))
+
+
+def chain(*fns) -> Optional[Callable[[int], int]]:
+    """One function doing each of `fns` (None where there is nothing to do) in order; None if none."""
+    fns = tuple(f for f in fns if f is not None)
+    if not fns:
         return None
-    if len(steps) == 1:
-        return steps[0]
-    if len(steps) == 2:
-        first, second = steps
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        first, second = fns
         return lambda b: second(first(b))
-    steps = tuple(steps)
 
     def run(b: int) -> int:
-        for step in steps:
-            b = step(b)
+        for fn in fns:
+            b = fn(b)
         return b
 
     return run

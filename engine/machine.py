@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .effects import compile_effects, compile_tick
+from .effects import chain, compile_effects, compile_tick
 from .model import PLAYER, Story
+from .text import template_reads
 
 RENDER_MEMO_LIMIT = 200_000  # entries; the memo starts over past it, so memory stays bounded
 
@@ -33,11 +34,11 @@ class Machine:
             for choice in node.choices:
                 self._add(story, choice)
                 if choice.goto is not None:
-                    self.edge[id(choice)] = (choice.goto, _chain(self.run.get(id(choice)),
+                    self.edge[id(choice)] = (choice.goto, chain(self.run.get(id(choice)),
                                                                  self.entry.get(choice.goto)))
                 for outcome in choice.outcomes:
                     self._add(story, outcome)
-                    self.edge[id(outcome)] = (outcome.goto, _chain(self.run.get(id(choice)), self.run.get(id(outcome)),
+                    self.edge[id(outcome)] = (outcome.goto, chain(self.run.get(id(choice)), self.run.get(id(outcome)),
                                                                    self.entry.get(outcome.goto)))
         for trigger in story.triggers:
             self._add(story, trigger)
@@ -105,54 +106,20 @@ class Machine:
         if found is None:
             names: set = set()
             extra = 0
-            for kind, value in _reads(template.parts):
+            for kind, value in template_reads(template.parts):
                 if kind == "names":
                     names |= value
                 elif kind == "counter":
                     names.add(story.counters[value].id)
-                elif value == "group":
+                elif kind == "sub" and value == "group":
                     extra |= self.layout.fates_mask
-                elif value == "items":
+                elif kind == "sub" and value == "items":
                     for _, bit in self.layout.item_bits:
                         extra |= bit
-                elif value == "turn":
+                elif kind == "sub" and value == "turn":
                     names.add("turn")
-                elif value == "infection":
+                elif kind == "sub" and value == "infection":
                     names.add(PLAYER)
             mask, turn = self.mask_of(story, names)
             found = self._masks[id(template)] = (mask | extra, turn)
         return found
-
-
-def _chain(*fns):
-    """One function doing each of `fns` (None where there is nothing to do) in order."""
-    fns = tuple(f for f in fns if f is not None)
-    if not fns:
-        return None
-    if len(fns) == 1:
-        return fns[0]
-    if len(fns) == 2:
-        first, second = fns
-        return lambda b: second(first(b))
-
-    def run(b: int) -> int:
-        for fn in fns:
-            b = fn(b)
-        return b
-
-    return run
-
-
-def _reads(parts):
-    for part in parts:
-        if isinstance(part, str):
-            continue
-        if part[0] == "if":
-            for cond, body in part[1]:
-                if cond is not None:
-                    yield "names", cond.names
-                yield from _reads(body)
-        elif part[0] == "counter":
-            yield "counter", part[1]
-        elif part[0] == "sub":
-            yield "sub", part[1]

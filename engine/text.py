@@ -146,6 +146,21 @@ def _substitution(name: str, names: Names):
     return None
 
 
+def template_reads(parts):
+    """What a template's parts read, as (kind, value): ("names", a condition's names), ("char", index),
+    ("counter", index) or ("sub", a built-in substitution's name)."""
+    for part in parts:
+        if isinstance(part, str):
+            continue
+        if part[0] == "if":
+            for cond, body in part[1]:
+                if cond is not None:
+                    yield "names", cond.names
+                yield from template_reads(body)
+        else:
+            yield part[0], part[1]
+
+
 def render(story, state, template: Template) -> str:
     """The text a player sees now.
 

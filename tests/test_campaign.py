@@ -63,3 +63,37 @@ def test_turning_on_the_choice_that_ends_the_game_is_not_told_as_clean(campaign,
     after = runtime.take(campaign, state, choice, outcome).state
     assert after.node == node.id and stage(campaign, after, "you") == "turned"
     assert told in render(campaign, after, node.ending.epilogue)
+
+
+def test_remembered_scenes_are_what_rendering_afresh_gives(campaign):
+    """The scene and text memos are keyed by what a template can read; a key too narrow would show stale text."""
+    from engine import present, runtime
+    from engine.state import draw, seed_generator
+    from engine.text import _render_parts, normalize
+
+    def afresh(state, template):
+        if template.static:
+            return template.parts[0]
+        out: list = []
+        _render_parts(campaign, state, template.parts, out)
+        return normalize("".join(out))
+
+    compared = 0
+    for seed in range(60):
+        state, picker = runtime.start(campaign, seed), seed_generator(seed)
+        while True:
+            node = campaign.nodes[state.node]
+            lines = present.scene_lines(campaign, state)
+            assert lines[:len(afresh(state, node.text).split("\n"))] == afresh(state, node.text).split("\n")
+            if node.ending is not None:
+                if node.ending.epilogue is not None:
+                    from engine.text import render
+                    assert render(campaign, state, node.ending.epilogue) == afresh(state, node.ending.epilogue)
+                break
+            offers = runtime.offers(campaign, state)
+            assert [o.text for o in offers] == [afresh(state, o.choice.text) for o in offers]
+            offered = runtime.available(campaign, state)
+            index, picker = draw(picker, len(offered))
+            state = runtime.step(campaign, state, offered[index]).state
+            compared += 1
+    assert compared > 500
