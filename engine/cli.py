@@ -33,6 +33,30 @@ class _UsageError(Exception):
     pass
 
 
+def add_preset_options(group) -> None:
+    """--from NODE and the values of the state to start in (play and explore)."""
+    group.add_argument("--from", dest="from_node", metavar="NODE", help="start at this node")
+    group.add_argument("--give", action="append", metavar="ITEM", help="carry this item (repeatable)")
+    group.add_argument("--fate", action="append", metavar="CHAR=FATE", help="e.g. on-jo=in-group (repeatable)")
+    group.add_argument("--flag", action="append", metavar="FLAG", help="set this flag (repeatable)")
+    group.add_argument("--counter", action="append", metavar="NAME=N", help="e.g. noise=4 (repeatable)")
+    group.add_argument("--infection", action="append", metavar="WHO=STAGE",
+                       help="clean, carrier, or choices since the bite: you=5 (repeatable)")
+
+
+def preset_from_args(story, args, seed: int):
+    """The preset state the options ask for, or None when none is given; PresetError if it does not fit."""
+    presets = (args.give, args.fate, args.flag, args.counter, args.infection)
+    if args.from_node is None and not any(presets):
+        return None
+    from .preset import parse_pairs, preset_state
+
+    return preset_state(story, args.from_node or story.start, seed, items=args.give or (),
+                        fates=parse_pairs(args.fate, "--fate"), flags=args.flag or (),
+                        counters=parse_pairs(args.counter, "--counter"),
+                        infection=parse_pairs(args.infection, "--infection"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aoud-adventure", description="A survival-choice text adventure at Hyosan High.")
     parser.add_argument("--version", action="version", version=f"aoud-adventure {__version__}")
@@ -47,14 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--continue", dest="resume", action="store_true", help="resume the latest save")
     resume.add_argument("--load", metavar="SLOT", help="resume a named save")
     play.add_argument("--record", metavar="FILE", help="write the session as a replay script when it ends")
-    preset = play.add_argument_group("trying a scene (writers)", "start at a node with a preset state")
-    preset.add_argument("--from", dest="from_node", metavar="NODE", help="start at this node")
-    preset.add_argument("--give", action="append", metavar="ITEM", help="carry this item (repeatable)")
-    preset.add_argument("--fate", action="append", metavar="CHAR=FATE", help="e.g. on-jo=in-group (repeatable)")
-    preset.add_argument("--flag", action="append", metavar="FLAG", help="set this flag (repeatable)")
-    preset.add_argument("--counter", action="append", metavar="NAME=N", help="e.g. noise=4 (repeatable)")
-    preset.add_argument("--infection", action="append", metavar="WHO=STAGE",
-                        help="clean, carrier, or choices since the bite: you=5 (repeatable)")
+    add_preset_options(play.add_argument_group("trying a scene (writers)", "start at a node with a preset state"))
 
     check = sub.add_parser("check", help="report every problem in a story")
     check.add_argument("dir", nargs="?", metavar="DIR", help="the story directory (default: the bundled campaign)")
@@ -94,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--emit", metavar="DIR", help="write replay scripts: the shortest path to each ending, "
                          "and a script reproducing each problem")
     explore.add_argument("--format", choices=("text", "json"), default="text")
+    add_preset_options(explore.add_argument_group(
+        "exploring a scene", "begin every run, the search or the path in this preset state, not at the start"))
     return parser
 
 
@@ -237,19 +256,13 @@ def cmd_play(args) -> int:
         return 1
     save_dir = saves.save_dir(args.save_dir)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    start = None
-    presets = (args.give, args.fate, args.flag, args.counter, args.infection)
-    if args.from_node is not None or any(presets):
-        from .preset import PresetError, parse_pairs, preset_state
+    from .preset import PresetError
 
-        try:
-            start = preset_state(story, args.from_node or story.start, seed, items=args.give or (),
-                                 fates=parse_pairs(args.fate, "--fate"), flags=args.flag or (),
-                                 counters=parse_pairs(args.counter, "--counter"),
-                                 infection=parse_pairs(args.infection, "--infection"))
-        except PresetError as err:
-            print(f"aoud-adventure play: {err}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        start = preset_from_args(story, args, seed)
+    except PresetError as err:
+        print(f"aoud-adventure play: {err}", file=sys.stderr)
+        return EXIT_USAGE
     game = Game(story, save_dir, seed, start)
     # A dumb terminal cannot draw the full-screen player; plain mode reads the same everywhere.
     plain = (args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())

@@ -113,18 +113,26 @@ def cmd_explore(args) -> int:
     story = load_or_report(directory)
     if story is None:
         return EXIT_PROBLEM
+    from .cli import preset_from_args
+    from .preset import PresetError
+
+    try:
+        start = preset_from_args(story, args, 0)
+    except PresetError as err:
+        print(f"aoud-adventure explore: {err}", file=sys.stderr)
+        return EXIT_USAGE
     if args.to is not None:
-        return _explore_to(args, story, directory)
+        return _explore_to(args, story, directory, start)
     if args.random is not None:
         if args.random < 1:
             print("aoud-adventure explore: --random takes a number of runs of at least 1", file=sys.stderr)
             return EXIT_USAGE
-        report = explore.explore_random(story, args.random, args.seed)
+        report = explore.explore_random(story, args.random, args.seed, start=start)
     else:
         if args.max_states < 1:
             print("aoud-adventure explore: --max-states takes a number of at least 1", file=sys.stderr)
             return EXIT_USAGE
-        report = explore.explore_exhaustive(story, args.max_states)
+        report = explore.explore_exhaustive(story, args.max_states, start=start)
     emitted = _emit(args, story, directory, report) if args.emit else {}
     if args.format == "json":
         json.dump(_report_json(story, report, emitted), sys.stdout, indent=1)
@@ -135,27 +143,27 @@ def cmd_explore(args) -> int:
     return EXIT_PROBLEM if report.failed else EXIT_OK
 
 
-def _explore_to(args, story, directory: str) -> int:
+def _explore_to(args, story, directory: str, start=None) -> int:
     if args.to not in story.nodes:
         from .conditions import _did_you_mean
 
         print(f"aoud-adventure explore: --to: no node has the id {args.to!r}{_did_you_mean(args.to, story.nodes)}",
               file=sys.stderr)
         return EXIT_USAGE
-    path, searched = explore.find_path(story, args.to, max(1, args.max_states))
+    path, searched = explore.find_path(story, args.to, max(1, args.max_states), start)
     if path is None:
         print(f"explore: no path to {args.to!r} found in {searched} states" +
               (" (the search was complete: it cannot be reached)" if searched < args.max_states else
                f" (stopped at --max-states {args.max_states})"))
         return EXIT_PROBLEM
     story_ref = None
-    text = explore.script_for(story, path, story_ref, name=f"a path to {args.to}")
+    text = explore.script_for(story, path, story_ref, name=f"a path to {args.to}", start=start)
     if args.emit:
         out_dir = Path(args.emit)
         out_dir.mkdir(parents=True, exist_ok=True)
         if args.dir:
             text = explore.script_for(story, path, os.path.relpath(Path(directory).resolve(), out_dir.resolve()),
-                                      name=f"a path to {args.to}")
+                                      name=f"a path to {args.to}", start=start)
         target = out_dir / f"to-{args.to}.replay.yaml"
         target.write_text(text, "utf-8")
         print(f"explore: a path of {len(path)} choices to {args.to!r} ({searched} states searched): {target}")
@@ -176,14 +184,15 @@ def _emit(args, story, directory: str, report) -> dict:
         target = out_dir / f"ending-{eid}.replay.yaml"
         seed = report.ending_seeds.get(eid, 0)
         what = f"shortest path to {eid}" if report.mode == "exhaustive" else f"a random run (seed {seed}) to {eid}"
-        target.write_text(explore.script_for(story, path, story_ref, seed=seed, name=what), "utf-8")
+        target.write_text(explore.script_for(story, path, story_ref, seed=seed, name=what, start=report.start),
+                          "utf-8")
         written[f"ending {eid}"] = str(target)
     for n, finding in enumerate(report.findings, 1):
         if not finding.path and finding.seed is None:
             continue
         target = out_dir / f"problem-{n}-{finding.kind}.replay.yaml"
         text = explore.script_for(story, finding.path, story_ref, seed=finding.seed or 0,
-                                  name=f"reproduces: {finding.message}")
+                                  name=f"reproduces: {finding.message}", start=report.start)
         target.write_text(text, "utf-8")
         written[f"problem {n}"] = str(target)
     return written

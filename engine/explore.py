@@ -94,6 +94,7 @@ class Report:
     ending_paths: dict = field(default_factory=dict)  # ending id -> tuple of PathStep (shortest when exhaustive)
     ending_seeds: dict = field(default_factory=dict)  # ending id -> the seed of the run (random mode)
     conditions: dict = field(default_factory=dict)  # Condition -> (seen true, seen false), with watch
+    start: Optional[object] = None  # the preset state runs began in (explore --from), or None for the story's start
 
     @property
     def failed(self) -> bool:
@@ -107,8 +108,12 @@ def _outcome_index(choice, outcome) -> Optional[int]:
 # -- random --------------------------------------------------------------------------------
 
 
-def explore_random(story: Story, runs: int, seed: int = 0, max_choices: int = MAX_RUN_CHOICES) -> Report:
-    """`runs` playthroughs, each picking uniformly among the offered choices; run i uses seed+i."""
+def explore_random(story: Story, runs: int, seed: int = 0, max_choices: int = MAX_RUN_CHOICES,
+                   start=None) -> Report:
+    """`runs` playthroughs, each picking uniformly among the offered choices; run i uses seed+i.
+
+    `start` is a preset state to begin each run in (`explore --from`) instead of the story's start.
+    """
     started = time.perf_counter()
     coverage = Coverage()
     findings: list = []
@@ -116,16 +121,17 @@ def explore_random(story: Story, runs: int, seed: int = 0, max_choices: int = MA
     firsts: dict = {}  # ending id -> (seed, path) of the first run that reached it
     for i in range(runs):
         run_seed = seed + i
-        made += _random_run(story, run_seed, max_choices, coverage, findings, firsts)
-    report = Report("random", coverage, findings, time.perf_counter() - started, choices_made=made, runs=runs)
+        made += _random_run(story, run_seed, max_choices, coverage, findings, firsts, start)
+    report = Report("random", coverage, findings, time.perf_counter() - started, choices_made=made, runs=runs,
+                    start=start)
     report.ending_paths = {eid: path for eid, (_, path) in firsts.items()}
     report.ending_seeds = {eid: run_seed for eid, (run_seed, _) in firsts.items()}
     return report
 
 
 def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverage, findings: list,
-                firsts: dict) -> int:
-    state = runtime.start(story, run_seed)
+                firsts: dict, start=None) -> int:
+    state = runtime.start(story, run_seed) if start is None else start.with_(rng=seed_generator(run_seed))
     picker = seed_generator(run_seed ^ 0x5DEECE66D)
     path: list = []
     nodes = story.nodes
@@ -273,7 +279,7 @@ class _Projection:
         return GameState(self.node_ids[i], bits, 0, key >> self.turn_shift if turn else 0, self.layout)
 
 
-def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False) -> Report:
+def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = False, start=None) -> Report:
     """A breadth-first search over every reachable state, random outcomes followed as branches.
 
     States are kept as packed keys (see _Projection) with their parent and edges in flat
@@ -285,7 +291,8 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     project = _Projection(story)
     coverage = Coverage()
     findings: list = []
-    start = runtime.start(story, 0).with_(rng=0)
+    given = start
+    start = runtime.start(story, 0).with_(rng=0) if start is None else start.with_(rng=0)
     ids = {project.pack(start): 0}
     keys = [project.pack(start)]  # state id -> key, in the order found (the BFS order)
     # 4-byte ids and edge offsets while they fit, which halves the arrays' share of a state
@@ -410,14 +417,17 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
         coverage.endings[nodes[project.node_ids[keys[ending_sid] & node_mask]].ending.id] += 1
     edge_start.append(len(edges))
     report = Report("exhaustive", coverage, findings, 0.0, states=len(keys), complete=complete,
-                    max_states=max_states)
+                    max_states=max_states, start=given)
     report.ending_paths = {eid: path_to(sid) for eid, sid in endings_at.items()}
     report.conditions = {entry[0]: (entry[1], entry[2]) for entry in watched.values()}
     if complete:
         del ids  # the largest structure; trap analysis needs only the edges
         graph = _Edges(edge_start, edges)
-        _find_traps(story, graph, ending_states, path_to, findings)
-        for kind, name, where in coverage.missing(story):
+        _find_traps(story, graph, ending_states, path_to, lambda sid: project.node_ids[keys[sid] & node_mask],
+                    findings)
+        # From a preset state (explore --from), most of the story is behind the player: what it
+        # does not reach is not a problem of the story.
+        for kind, name, where in (coverage.missing(story) if given is None else ()):
             if kind == "choice":
                 node_id, key = name.split(" ", 1)
                 findings.append(Finding("unreachable-choice", "warning", f"the choice {key!r} at {node_id!r} is "
@@ -442,8 +452,8 @@ class _Edges:
         return self.edges[self.start[sid]:self.start[sid + 1]]
 
 
-def _find_traps(story, successors, ending_states, path_to, findings) -> None:
-    """States from which no ending can be reached: loops with no way out."""
+def _find_traps(story, successors, ending_states, path_to, node_of, findings) -> None:
+    """States from which no ending can be reached: loops with no way out. `node_of(sid)` is a state's node id."""
     count = len(successors)
     wide = successors.edges.typecode
     pred_count = array(wide, [0]) * (count + 1)
@@ -480,25 +490,14 @@ def _find_traps(story, successors, ending_states, path_to, findings) -> None:
                     covered[nxt] = 1
                     region.append(nxt)
         path = path_to(sid)
-        state_node = _node_after(story, path)
-        loop = _loop_nodes(story, sid, successors, path_to)
+        state_node = node_of(sid)
+        loop = _loop_nodes(sid, successors, node_of)
         node = story.nodes[state_node]
         findings.append(Finding("trap", "error", f"from {state_node!r} no ending can be reached: every path loops "
                                 f"through {', '.join(repr(n) for n in loop)}", node.where, path))
 
 
-def _node_after(story: Story, path: tuple) -> str:
-    from .session import Session
-
-    session = Session(story, 0)
-    for step in path:
-        choice = runtime.find_choice(story, session.state, step.choice)
-        forced = choice.outcomes[step.outcome - 1] if step.outcome else None
-        session.choose(choice, forced)
-    return session.state.node
-
-
-def _loop_nodes(story, start_sid, successors, path_to, limit: int = 6) -> list:
+def _loop_nodes(start_sid, successors, node_of, limit: int = 6) -> list:
     seen = {start_sid}
     order = [start_sid]
     stack = [start_sid]
@@ -511,7 +510,7 @@ def _loop_nodes(story, start_sid, successors, path_to, limit: int = 6) -> list:
                 stack.append(nxt)
     names: list = []
     for sid in order:
-        name = _node_after(story, path_to(sid))
+        name = node_of(sid)
         if name not in names:
             names.append(name)
         if len(names) >= limit:
@@ -520,14 +519,14 @@ def _loop_nodes(story, start_sid, successors, path_to, limit: int = 6) -> list:
 
 
 def script_for(story: Story, path: tuple, story_ref: Optional[str] = None, seed: int = 0,
-               name: str = "") -> str:
-    """A replay script that follows `path` and expects the state it reaches."""
+               name: str = "", start=None) -> str:
+    """A replay script that follows `path` (from `start`, a preset state, if given) and expects the state it reaches."""
     import yaml
 
-    from .replay import final_expectation
+    from .replay import final_expectation, start_data
     from .session import Session
 
-    session = Session(story, seed)
+    session = Session(story, seed, None if start is None else start.with_(rng=seed_generator(seed)))
     for step in path:
         choice = runtime.find_choice(story, session.state, step.choice)
         forced = choice.outcomes[step.outcome - 1] if step.outcome else None
@@ -538,6 +537,8 @@ def script_for(story: Story, path: tuple, story_ref: Optional[str] = None, seed:
     if story_ref is not None:
         doc["story"] = story_ref
     doc["seed"] = seed
+    if start is not None:
+        doc["from"] = start_data(story, start)
     doc["steps"] = [_step_dict(s) for s in path] + [{"expect": final_expectation(story, session.state)}]
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
@@ -570,7 +571,7 @@ def _distances_to(story: Story, target: str) -> dict:
     return dist
 
 
-def find_path(story: Story, target: str, max_states: int = 2_000_000) -> tuple:
+def find_path(story: Story, target: str, max_states: int = 2_000_000, start=None) -> tuple:
     """(path or None, states searched): a path from the start to the node `target`.
 
     A best-first search over game states, guided by each node's distance to the target in
@@ -581,7 +582,7 @@ def find_path(story: Story, target: str, max_states: int = 2_000_000) -> tuple:
 
     dist = _distances_to(story, target)
     project = _Projection(story)
-    start = runtime.start(story, 0).with_(rng=0)
+    start = runtime.start(story, 0).with_(rng=0) if start is None else start.with_(rng=0)
     if start.node not in dist:
         return None, 0
     keys = [project.pack(start)]

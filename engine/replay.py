@@ -11,6 +11,7 @@ import yaml
 from . import conditions, present, runtime
 from .conditions import ConditionError
 from .model import FATES, PLAYER, STAGES, Story
+from .preset import PresetError, decode_state
 from .session import Session
 from .state import stage
 
@@ -18,7 +19,8 @@ from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, too_deep
 
 _STD = "tag:yaml.org,2002:"
 _CONSTRUCT = yaml.constructor.SafeConstructor()
-SCRIPT_KEYS = ("story", "seed", "steps", "name", "description")
+SCRIPT_KEYS = ("story", "seed", "from", "steps", "name", "description")
+FROM_KEYS = ("node", "items", "flags", "counters", "fates", "infection")
 STEP_KEYS = ("choose", "outcome", "expect", "note")
 EXPECT_KEYS = ("node", "ending", "has", "lacks", "fates", "infection", "flags", "counters", "offered",
                "not_offered", "turn", "text", "holds")
@@ -49,6 +51,7 @@ class Script:
     seed: int
     steps: list
     name: str = ""
+    start: Optional[tuple] = None  # (the `from:` mapping as data, its line): a preset state to begin in
 
 
 @dataclass
@@ -104,9 +107,14 @@ def parse_script(path, text: Optional[str] = None) -> Script:
     if not isinstance(steps_node, yaml.SequenceNode):
         raise ScriptError(shown, _line(steps_node), "steps: expected a list")
     steps = [_step(shown, node) for node in steps_node.value]
+    start = None
+    if "from" in top:
+        node = top["from"][1]
+        _mapping(shown, node, FROM_KEYS, "from: state")
+        start = (_plain(shown, node), _line(node))
     if story is not None:
         story = str((Path(shown).parent / story))
-    return Script(shown, story, seed, steps, name)
+    return Script(shown, story, seed, steps, name, start)
 
 
 def _line(node) -> int:
@@ -194,7 +202,15 @@ class _Failure(Exception):
 
 def run_script(script: Script, story: Story, seed: Optional[int] = None) -> Result:
     """Run a parsed script against a loaded story."""
-    session = Session(story, script.seed if seed is None else seed)
+    seed = script.seed if seed is None else seed
+    start = None
+    if script.start is not None:
+        data, line = script.start
+        try:
+            start = decode_state(story, data, seed)
+        except PresetError as err:
+            return Result(script.path, False, f"{script.path}:{line}: from: {err}", line)
+    session = Session(story, seed, start)
     transcript = list(present.scene_lines(story, session.state))
     result = Result(script.path, True, transcript=transcript)
     try:
@@ -451,9 +467,18 @@ def record(session: Session, story_dir: Optional[str] = None, script_path: Optio
     if story_dir is not None:
         doc["story"] = _relative(story_dir, script_path)
     doc["seed"] = session.seed
+    if session.preset:
+        doc["from"] = start_data(story, session.history[0])
     doc["steps"] = steps
     header = "# Recorded with `aoud-adventure play --record`. Replay with `aoud-adventure replay THIS_FILE`.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def start_data(story: Story, state) -> dict:
+    """A preset state as a script's `from:` mapping: the node and every value, as saves store a state."""
+    from .saves import encode_state  # saves build on sessions, as this module does
+
+    return {k: v for k, v in encode_state(story, state).items() if k not in ("rng", "turn")}
 
 
 def final_expectation(story: Story, state) -> dict:

@@ -269,3 +269,52 @@ def test_a_state_and_its_search_key_offer_the_same_choices():
             state = runtime.step(campaign, state, offered[(picker >> 33) % len(offered)]).state
             checked += 1
     assert checked > 400
+
+
+def test_exploring_from_a_preset_state_emits_scripts_that_begin_there(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--exhaustive", "--from", "b", "--counter", "noise=2",
+                 "--emit", str(emit), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["complete"] is True and not data["findings"], "behind the player is not unreachable"
+    scripts = sorted(emit.iterdir())
+    assert [p.name for p in scripts] == ["ending-lose.replay.yaml", "ending-win.replay.yaml"]
+    lose = parse_script(scripts[0])
+    assert lose.start[0]["node"] == "b" and lose.start[0]["counters"] == {"noise": 2}
+    assert [(s.choose, s.outcome) for s in lose.steps[:-1]] == [("dice", 2)]
+    assert main(["replay", *map(str, scripts)]) == 0
+    assert main(["explore", str(directory), "--random", "5", "--from", "b", "--give", "spoon"]) == 2
+    assert "'spoon' is not declared" in capsys.readouterr().err
+
+
+def test_a_script_that_begins_in_a_state_that_does_not_fit_fails_at_its_line(tmp_path):
+    from engine.replay import ScriptError
+
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    story = load(directory)
+    bad = tmp_path / "bad.replay.yaml"
+    bad.write_text("steps:\n  - expect: {node: b}\nfrom:\n  node: b\n  items: [spoon]\n")
+    result = run_script(parse_script(bad), story)
+    assert not result.passed and result.message.startswith(f"{bad}:4: from: item: 'spoon' is not declared")
+    typo = tmp_path / "typo.replay.yaml"
+    typo.write_text("from:\n  node: b\n  item: [key]\nsteps:\n  - expect: {node: b}\n")
+    with pytest.raises(ScriptError) as err:
+        parse_script(typo)
+    assert "typo.replay.yaml:3" in str(err.value) and "did you mean 'items'" in str(err.value)
+
+
+def test_a_recorded_game_begun_from_a_preset_replays_from_it(tmp_path):
+    from engine.preset import preset_state
+    from engine.replay import record
+    from engine.session import Session
+
+    directory = write_story(tmp_path, {"story.yaml": CLEAN})
+    story = load(directory)
+    session = Session(story, 3, preset_state(story, "a", 3, items=["key"]))
+    session.choose(runtime.find_choice(story, session.state, "door"), None)
+    script = tmp_path / "rec.replay.yaml"
+    script.write_text(record(session, str(directory), str(script)))
+    parsed = parse_script(script)
+    assert parsed.start[0]["items"] == ["key"] and parsed.start[0]["node"] == "a"
+    assert run_script(parsed, story).passed

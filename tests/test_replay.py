@@ -132,7 +132,7 @@ def test_failure_exit_status_and_offered_list(tmp_path, story_path, capsys):
 
 @pytest.mark.parametrize("body, line, message", [
     ("steps: 3\n", 2, "steps: expected a list"),
-    ("stepz: []\n", 2, "unknown key 'stepz' in a replay script; expected one of story, seed, steps, name, "
+    ("stepz: []\n", 2, "unknown key 'stepz' in a replay script; expected one of story, seed, from, steps, name, "
                        "description; did you mean 'steps'?"),
     ("steps:\n  - choose: a\n    expect: {node: a}\n", 3, "a step has either `choose:` or `expect:`"),
     ("steps:\n  - expect: {nod: a}\n", 3, "unknown key 'nod' in a expect; expected one of"),
