@@ -97,3 +97,19 @@ def test_remembered_scenes_are_what_rendering_afresh_gives(campaign):
             state = runtime.step(campaign, state, offered[index]).state
             compared += 1
     assert compared > 500
+
+
+def test_the_city_from_a_well_prepared_arrival_is_searched_to_the_end(campaign):
+    """The whole campaign is too rich to search, but a scene from a given state is not."""
+    from engine import explore
+    from engine.preset import preset_state
+
+    start = preset_state(campaign, "city.enter", 0, items=["lighter", "phone", "research-notes"],
+                         fates={"on-jo": "in-group", "su-hyeok": "in-group", "nam-ra": "in-group"},
+                         counters={"time": 100}, infection={"su-hyeok": 3})
+    report = explore.explore_exhaustive(campaign, 50_000, start=start)
+    assert report.complete and not report.failed
+    assert {"cure", "rescued-together", "refused", "chicken", "alone-helicopter"} <= set(report.ending_paths)
+    alone = explore.explore_exhaustive(campaign, 50_000, start=start.with_(
+        items=frozenset({"phone"}), fates=tuple("absent" for _ in campaign.characters)))
+    assert alone.complete and "cure" not in alone.ending_paths, "no notebook, no proof: no cure"
