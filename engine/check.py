@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -49,11 +51,29 @@ RULES = {r.id: r for r in (
 def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
     """Every problem the rules find, sorted by place."""
     problems: list = []
-    for rule in (unused_declarations, self_loops, counter_ranges, player_turn_target):
-        problems.extend(rule(story))
-    problems.extend(state_rules(story, max_states))
+    with _collector_paused():
+        for rule in (unused_declarations, self_loops, counter_ranges, player_turn_target):
+            problems.extend(rule(story))
+        problems.extend(state_rules(story, max_states))
     problems.sort(key=sort_key)
     return problems
+
+
+@contextmanager
+def _collector_paused():
+    """The cyclic collector waits while the rules run.
+
+    The analysis keeps an abstract state and the edges of every node to the end, and the
+    searches keep every state they meet; none of it is cyclic garbage, so each collection
+    only re-scans them and the story (half the time of a check of a large story).
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _problem(rule: str, where, message: str, level: str | None = None) -> Problem:
