@@ -79,15 +79,28 @@ def too_deep(source: str):
     """(line, column) where nesting first passes MAX_DEPTH, or None. Cheap for ordinary files."""
     if nesting_bound(source.splitlines(), source) <= MAX_DEPTH:
         return None  # depth is bounded by both counts: no need to scan
-    depth = 0
     try:
-        for token in yaml.scan(source, Loader=SafeLoader):  # the scanner is iterative: safe at any depth
-            if isinstance(token, _OPENING):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return token.start_mark.line + 1, token.start_mark.column + 1
-            elif isinstance(token, _CLOSING):
-                depth -= 1
+        return _first_too_deep(source, SafeLoader)
+    except yaml.YAMLError as err:
+        if "maximum nesting depth" not in str(err):
+            return None  # the composer reports the syntax error with its position
+    # libyaml 0.2.5+ looks ahead through a run of `[` or `{` and stops at its own limit (1000)
+    # before handing over the first token; the pure-Python scanner has no limit and hands
+    # tokens over as it goes, so it finds where nesting first passes MAX_DEPTH.
+    try:
+        return _first_too_deep(source, yaml.SafeLoader)
     except yaml.YAMLError:
-        return None  # the composer reports the syntax error with its position
+        return None
+
+
+def _first_too_deep(source: str, loader):
+    """(line, column) of the first token nested deeper than MAX_DEPTH, or None; YAMLError from the scanner."""
+    depth = 0
+    for token in yaml.scan(source, Loader=loader):  # the scanner is iterative: safe at any depth
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return token.start_mark.line + 1, token.start_mark.column + 1
+        elif isinstance(token, _CLOSING):
+            depth -= 1
     return None
