@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 from dataclasses import dataclass
 from typing import Optional
 
@@ -116,15 +117,23 @@ def initial(story: Story, lay: Layout) -> Abstract:
 
 
 def join(a: Abstract, b: Abstract) -> Abstract:
-    if a == b:
+    """The least state holding both; `a` itself when it already holds `b` (the fixpoint's common case)."""
+    if a is b:
         return a
-    return Abstract(
-        a.held | b.held, a.missing | b.missing, a.raised | b.raised, a.lowered | b.lowered,
-        tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a.counters, b.counters)),
-        tuple(x | y for x, y in zip(a.fates, b.fates)),
-        tuple(x | y for x, y in zip(a.clocks, b.clocks)),
-        (min(a.turn[0], b.turn[0]), max(a.turn[1], b.turn[1])),
-    )
+    held, missing, raised, lowered = a.held | b.held, a.missing | b.missing, a.raised | b.raised, a.lowered | b.lowered
+    counters = a.counters if a.counters == b.counters else tuple(map(_span, a.counters, b.counters))
+    fates = a.fates if a.fates == b.fates else tuple(map(operator.or_, a.fates, b.fates))
+    clocks = a.clocks if a.clocks == b.clocks else tuple(map(operator.or_, a.clocks, b.clocks))
+    turn = a.turn if a.turn == b.turn else _span(a.turn, b.turn)
+    if (held == a.held and missing == a.missing and raised == a.raised and lowered == a.lowered
+            and counters == a.counters and fates == a.fates and clocks == a.clocks and turn == a.turn):
+        return a
+    return Abstract(held, missing, raised, lowered, counters, fates, clocks, turn)
+
+
+def _span(x: tuple, y: tuple) -> tuple:
+    """The smallest interval holding two intervals."""
+    return (min(x[0], y[0]), max(x[1], y[1]))
 
 
 def _join_all(states) -> Optional[Abstract]:
@@ -249,6 +258,8 @@ def _apply(w: _Work, e, lay: Layout) -> None:
 def _tick(w: _Work, lay: Layout) -> None:
     """One choice passes: the turn counts up, running clocks tick, and a character whose clock runs out turns."""
     w.turn = (w.turn[0] + 1, w.turn[1] + 1)
+    if max(w.clocks) < 4:  # no clock runs (bits 0 and 1 are carrier and clean): nothing else changes
+        return
     for p, clock in enumerate(w.clocks):
         running = clock >> 2
         if not running:
@@ -676,7 +687,7 @@ def _fixpoint(story: Story, lay: Layout, order: dict) -> tuple:
                 old = states.get(dest)
                 if old is not None:
                     new = join(old, state)
-                    if new == old:
+                    if new is old:
                         continue
                     state = widen(old, new, lay) if visits.get(dest, 0) >= WIDEN_AFTER else new
                 states[dest] = state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ RULES = {r.id: r for r in (
 def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
     """Every problem the rules find, sorted by place."""
     problems: list = []
-    with _collector_paused():
+    with collector_paused():
         for rule in (unused_declarations, self_loops, counter_ranges, player_turn_target):
             problems.extend(rule(story))
         problems.extend(state_rules(story, max_states))
@@ -60,8 +61,8 @@ def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
 
 
 @contextmanager
-def _collector_paused():
-    """The cyclic collector waits while the rules run.
+def collector_paused():
+    """The cyclic collector waits while the rules run (and, in `check`, while the story loads and the report is written).
 
     The analysis keeps an abstract state and the edges of every node to the end, and the
     searches keep every state they meet; none of it is cyclic garbage, so each collection
@@ -195,8 +196,9 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
         reached |= report.coverage.nodes
         searched = report.states
     cap = max_states if max_states != DEFAULT_MAX_STATES else _scaled(story)
+    reads_turn = _reads_turn(story)
     if _left(story, proof, reached):
-        found, expanded, findings = _sweep(story, cap)
+        found, expanded, findings = _sweep(story, cap, reads_turn)
         reached |= found
         searched += expanded
         for rule, where, message in findings:
@@ -211,7 +213,7 @@ def state_rules(story: Story, max_states: int = DEFAULT_MAX_STATES) -> Iterator[
         if sampled.coverage.nodes <= reached:
             break
         reached |= sampled.coverage.nodes
-    searched += _aim(story, proof, reached, cap)
+    searched += _aim(story, proof, reached, cap, reads_turn)
     _proven(story, proof, problems, reached)
     missed = _left(story, proof, reached)
     for nid in missed:
@@ -261,13 +263,16 @@ def _state_budget(story: Story, proof, open_nodes: dict, max_states: int) -> int
     if max_states != DEFAULT_MAX_STATES:
         return max_states
     scaled = _scaled(story)
-    if any(open_nodes.values()) or _state_bound(story, proof) <= scaled:
+    if any(open_nodes.values()) or _state_bound(story, proof, scaled) <= scaled:
         return scaled
     return 0
 
 
-def _state_bound(story: Story, proof) -> float:
-    """More states than the exhaustive search can find: every combination of what conditions read, per node."""
+def _state_bound(story: Story, proof, enough: float = math.inf) -> float:
+    """More states than the exhaustive search can find: every combination of what conditions read, per node.
+
+    The sum only grows, so it stops as soon as it passes `enough`: what it returns then is still above it.
+    """
     read: set = set()
     for node in story.nodes.values():
         for choice in node.choices:
@@ -296,6 +301,8 @@ def _state_bound(story: Story, proof) -> float:
                 i = lay.characters[name]
                 size *= bin(state.fates[i]).count("1") * bin(state.clocks[1 + i]).count("1")
         total += size
+        if total > enough:
+            break
     return total
 
 
@@ -340,8 +347,12 @@ def _unreachable_messages(story: Story, proof) -> dict:
     for nid, why in proof.unreachable.items():
         out[story.nodes[nid].where] = (f"no path reaches the node {nid!r}, proven: {why}; hint: add a way in, fix "
                                        "the conditions on the way in, or remove it")
-    for eid, node in story.endings.items():
-        nodes = [n for n in story.nodes.values() if n.ending is not None and n.ending.id == eid]
+    by_ending: dict = {}  # ending id -> the nodes that end with it, the first one first
+    for n in story.nodes.values():
+        if n.ending is not None:
+            by_ending.setdefault(n.ending.id, []).append(n)
+    for eid, nodes in by_ending.items():
+        node = nodes[0]
         if all(n.id in proof.unreachable for n in nodes):
             out[node.ending.where] = f"no path reaches the ending {eid!r}, proven: {proof.unreachable[node.id]}"
     return out
@@ -388,28 +399,65 @@ def _incomplete(story: Story, proof, open_nodes: dict, problems: _Problems, stat
                      "simplify the conditions there")
 
 
-def _aim(story: Story, proof, reached: set, cap: int) -> int:
+def _aim(story: Story, proof, reached: set, cap: int, reads_turn: bool) -> int:
     """Searches aimed at each node not reached that a reached node leads to; a sweep follows each success.
 
     Adds to `reached`; returns the states expanded. Stops when every such node has been
     tried, or when the states expanded pass `cap`.
     """
     preds = _predecessors(story)
-    reads_turn = _reads_turn(story)
+    near = _Near(story, proof, preds, reached)
     searched = 0
-    tried: set = set()
     while searched < cap:
-        near = [n for n in _left(story, proof, reached) if n not in tried and not preds[n].isdisjoint(reached)]
-        if not near:
+        target = near.first()
+        if target is None:
             break
-        tried.add(near[0])
-        end, expanded = _aimed(story, near[0], min(PATH_STATES, cap - searched), preds, reads_turn)
+        end, expanded = _aimed(story, target, min(PATH_STATES, cap - searched), preds, reads_turn)
         searched += expanded
         if end is not None:
-            found, expanded, _ = _sweep(story, cap, end)
-            reached |= found
+            found, expanded, _ = _sweep(story, cap, reads_turn, end)
+            near.reach(found)
             searched += expanded
     return searched
+
+
+class _Near:
+    """The nodes left (neither reached nor proven unreachable) that a reached node leads to, first in story order.
+
+    Kept as a heap as `reached` grows, rather than a pass over the whole story for each search.
+    """
+
+    def __init__(self, story: Story, proof, preds: dict, reached: set):
+        self.index = {n: i for i, n in enumerate(story.nodes)}
+        self.succs: dict = {n: [] for n in story.nodes}
+        for n, sources in preds.items():
+            for p in sources:
+                self.succs[p].append(n)
+        self.unreachable = proof.unreachable
+        self.reached = reached
+        self.heap: list = []
+        self.queued: set = set()
+        self._discover(reached)
+
+    def _discover(self, nodes) -> None:
+        for r in nodes:
+            for n in self.succs[r]:
+                if n not in self.queued and n not in self.unreachable:
+                    self.queued.add(n)
+                    heapq.heappush(self.heap, (self.index[n], n))
+
+    def first(self):
+        """The next node to aim at (it counts as tried from now on), or None."""
+        heap = self.heap
+        while heap and heap[0][1] in self.reached:
+            heapq.heappop(heap)
+        return heapq.heappop(heap)[1] if heap else None
+
+    def reach(self, found: set) -> None:
+        """Adds what a sweep found to `reached`."""
+        new = found - self.reached
+        self.reached |= new
+        self._discover(new)
 
 
 def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool) -> tuple:
@@ -472,7 +520,7 @@ def _distances(preds: dict, target: str) -> dict:
     return dist
 
 
-def _sweep(story: Story, budget: int, start=None) -> tuple:
+def _sweep(story: Story, budget: int, reads_turn: bool, start=None) -> tuple:
     """(nodes reached, states expanded, findings): a breadth-first search of real states that keeps few per node.
 
     A state is expanded if its node has been expanded fewer than FRESH_TRIES times, or if it
@@ -480,7 +528,6 @@ def _sweep(story: Story, budget: int, start=None) -> tuple:
     trying every choice that some state it met offers. Every state it meets is reachable, so
     a state with no offered choice is a real dead end.
     """
-    reads_turn = _reads_turn(story)
     start = start if start is not None else runtime.start(story, 0)
     reached = {start.node}
     seen = {_key(start, reads_turn)}
