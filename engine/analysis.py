@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from .model import FATES, PLAYER, Story
@@ -52,6 +52,9 @@ class Layout:
     limits: tuple  # turns until turned, per person (player first)
     feverish: int
     turning: int
+    # (clocks, fates) -> the same after a choice's tick; the analysis ticks the same few combinations
+    # thousands of times. Filled as it runs; never part of what the layout is.
+    ticks: dict = field(default_factory=dict, compare=False, repr=False)
 
     def person(self, who: str) -> int:
         return 0 if who == PLAYER else 1 + self.characters[who]
@@ -288,7 +291,13 @@ def _tick(w: _Work, lay: Layout) -> None:
 def _move(pre: Abstract, choice, outcome, target_effects, lay: Layout) -> Abstract:
     """The state at the target after taking a choice (and outcome) from `pre`, before any trigger."""
     w = _Work(pre)
-    _tick(w, lay)
+    ticked = lay.ticks.get((pre.clocks, pre.fates))
+    if ticked is None:
+        _tick(w, lay)
+        lay.ticks[pre.clocks, pre.fates] = (tuple(w.clocks), tuple(w.fates))
+    else:
+        w.clocks, w.fates = list(ticked[0]), list(ticked[1])
+        w.turn = (w.turn[0] + 1, w.turn[1] + 1)
     for effect in choice.effects:
         _apply(w, effect, lay)
     if outcome is not None:
@@ -415,6 +424,14 @@ def evaluate(tree, a: Abstract, lay: Layout) -> str:
             return FALSE
         return MAYBE
     return TRUE if t else FALSE
+
+
+def _surely_false(tree, a: Abstract, lay: Layout) -> bool:
+    """evaluate(tree, a, lay) == FALSE, without first trying the case split that could only prove it TRUE."""
+    t, f = possible(tree, a, lay)
+    if not (t and f):
+        return not t
+    return covers([("not", tree)], a, lay) and not covers([tree], a, lay)
 
 
 def covers(trees, a: Abstract, lay: Layout) -> bool:
@@ -800,20 +817,20 @@ def _never_true(story: Story, lay: Layout, states: dict, edges: dict):
             offered = a
             if choice.condition is not None:
                 offered = refine(choice.condition.tree, a, True, lay)
-                if offered is None or evaluate(choice.condition.tree, a, lay) == FALSE:
+                if offered is None or _surely_false(choice.condition.tree, a, lay):
                     yield choice.condition, f"at {nid!r}, {describe(choice.condition.names, a, lay)}"
                     continue
             for outcome in choice.outcomes:
                 if outcome.condition is None:
                     continue
                 tree = outcome.condition.tree
-                if refine(tree, offered, True, lay) is None or evaluate(tree, offered, lay) == FALSE:
+                if refine(tree, offered, True, lay) is None or _surely_false(tree, offered, lay):
                     yield outcome.condition, f"at {nid!r}, {describe(outcome.condition.names, offered, lay)}"
     fires = {cause for node_edges in edges.values() for e in node_edges for _, _, cause in e.diversions}
     for i, trigger in enumerate(story.triggers):
         if i in fires:
             continue
-        if all(evaluate(trigger.condition.tree, a, lay) == FALSE for a in states.values()):
+        if all(_surely_false(trigger.condition.tree, a, lay) for a in states.values()):
             yield trigger.condition, "in every reachable state"
 
 
