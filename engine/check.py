@@ -83,21 +83,12 @@ def _problem(rule: str, where, message: str, level: str | None = None) -> Proble
 
 def unused_declarations(story: Story) -> Iterator[Problem]:
     """Declared names that no condition, effect, text or start value uses."""
+    declared = {d.id for decls in (story.characters, story.items, story.flags, story.counters) for d in decls}
     used: set = set(story.start_items)
-    for node in story.nodes.values():
-        used |= _template_names(story, node.text)
-        if node.ending and node.ending.epilogue:
-            used |= _template_names(story, node.ending.epilogue)
-        used |= {e.target for e in node.effects}
-        for choice in node.choices:
-            used |= _template_names(story, choice.text) | _template_names(story, choice.locked)
-            used |= {e.target for e in choice.effects}
-            if choice.condition:
-                used |= choice.condition.names
-            for outcome in choice.outcomes:
-                used |= {e.target for e in outcome.effects} | _template_names(story, outcome.text)
-                if outcome.condition:
-                    used |= outcome.condition.names
+    for n, node in enumerate(story.nodes.values()):
+        if n % 256 == 0 and declared <= used:
+            break  # every declaration is used: the rest of the story cannot change the answer
+        used |= _node_names(story, node)
     for trigger in story.triggers:
         used |= trigger.condition.names | {e.target for e in trigger.effects}
     for kind, decls in (("character", story.characters), ("item", story.items), ("flag", story.flags),
@@ -106,6 +97,25 @@ def unused_declarations(story: Story) -> Iterator[Problem]:
             if decl.id not in used:
                 yield _problem("unused", decl.where, f"the {kind} {decl.id!r} is declared but nothing uses it; "
                                "hint: use it in a condition, an effect or a text, or remove it")
+
+
+def _node_names(story: Story, node) -> set:
+    """The names a node's texts, effects and conditions use (its choices' and outcomes' too)."""
+    used = _template_names(story, node.text)
+    if node.ending and node.ending.epilogue:
+        used |= _template_names(story, node.ending.epilogue)
+    used.update(e.target for e in node.effects)
+    for choice in node.choices:
+        used |= _template_names(story, choice.text) | _template_names(story, choice.locked)
+        used.update(e.target for e in choice.effects)
+        if choice.condition:
+            used |= choice.condition.names
+        for outcome in choice.outcomes:
+            used.update(e.target for e in outcome.effects)
+            used |= _template_names(story, outcome.text)
+            if outcome.condition:
+                used |= outcome.condition.names
+    return used
 
 
 def _template_names(story: Story, template) -> set:

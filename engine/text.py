@@ -13,6 +13,7 @@ BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
 _BRACE = re.compile(r"[{}]")
+_ONE_LINE = re.compile(r"\S+(?: \S+)*\Z")
 
 
 def normalize(text: str) -> str:
@@ -20,6 +21,8 @@ def normalize(text: str) -> str:
 
     A paragraph that starts with a substitution (`{group} made it.`) gets a capital letter.
     """
+    if _ONE_LINE.match(text):  # words and single spaces only (most choice texts): nothing to join or trim
+        return text[0].upper() + text[1:]
     paragraphs = (_SPACE.sub(" ", p).strip() for p in _PARAGRAPH.split(text.strip()))
     return "\n\n".join(p[0].upper() + p[1:] for p in paragraphs if p)
 
