@@ -26,7 +26,12 @@ from .yamlsafe import MAX_DEPTH, SafeLoader as _SafeLoader, compose_budget, nest
 _ID = re.compile(spec.ID_PATTERN)
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "bool", "null", "map", "seq", "float")}
+_NULL, _INT, _BOOL, _STR = (_STD + t for t in ("null", "int", "bool", "str"))
 _CONSTRUCT = yaml.constructor.SafeConstructor()
+# The fields of bare values (a goto, an id in a list, an amount, a flag's value), made once: each is read thousands of times.
+_ID_FIELD = spec.Field("id", "")
+_INT_FIELD = spec.Field("int", "")
+_BOOL_FIELD = spec.Field("bool", "")
 
 
 def load(directory) -> Story:
@@ -309,7 +314,7 @@ class _Loader:
     def scalar(self, file: _File, node, f: spec.Field, what: str):
         """A scalar of the field's kind, or None (reported)."""
         kind = f.kind
-        if not isinstance(node, yaml.ScalarNode) or node.tag == _STD + "null":
+        if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL:
             expected = {"str": "text", "text": "text", "id": "an id", "int": "a whole number",
                         "bool": "true or false", "condition": "a condition"}[kind]
             self.error(self.at(file, node), f"{what}: expected {expected}, found {_describe(node)}", "wrong-type")
@@ -328,16 +333,16 @@ class _Loader:
                 return None
             return node.value
         if kind == "int":
-            if node.tag != _STD + "int":
+            if node.tag != _INT:
                 self.error(self.at(file, node), f"{what}: expected a whole number, found {node.value!r}", "wrong-type")
                 return None
-            value = _CONSTRUCT.construct_yaml_int(node)
+            value = _int_value(node)
             if f.minimum is not None and value < f.minimum:
                 self.error(self.at(file, node), f"{what}: expected at least {f.minimum}, found {value}", "wrong-value")
                 return None
             return value
         if kind == "bool":
-            if node.tag != _STD + "bool":
+            if node.tag != _BOOL:
                 self.error(self.at(file, node), f"{what}: expected true or false, found {node.value!r}", "wrong-type")
                 return None
             return _CONSTRUCT.construct_yaml_bool(node)
@@ -348,7 +353,7 @@ class _Loader:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         out = []
         for item in items:
-            value = self.scalar(file, item, spec.Field("id", ""), what)
+            value = self.scalar(file, item, _ID_FIELD, what)
             if value is not None:
                 out.append((value, item))
         return out
@@ -637,7 +642,7 @@ class _Loader:
     # -- references, conditions, text, effects ---------------------------------------------
 
     def goto(self, file: _File, node) -> Optional[str]:
-        target = self.scalar(file, node, spec.Field("id", ""), "goto")
+        target = self.scalar(file, node, _ID_FIELD, "goto")
         if target is None:
             return None
         if target not in self.node_defs:
@@ -666,11 +671,11 @@ class _Loader:
 
     def condition(self, file: _File, node) -> Optional[Condition]:
         where = self.at(file, node)
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STD + "bool":
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
             value = _CONSTRUCT.construct_yaml_bool(node)
             return Condition(node.value, ("true",) if value else ("false",), (lambda s: True) if value
                              else (lambda s: False), where)
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _STD + "str":
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
             self.error(where, f"expected a condition such as `has mop` or `noise < 3`, found {_describe(node)}",
                        "wrong-type")
             return None
@@ -683,7 +688,7 @@ class _Loader:
         return Condition(source, tree, test, where, read)
 
     def template(self, file: _File, node, what: str):
-        if not isinstance(node, yaml.ScalarNode) or node.tag == _STD + "null":
+        if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL:
             self.error(self.at(file, node), f"{what}: expected text, found {_describe(node)}", "wrong-type")
             return None
         tpl, problems = text.parse_template(node.value, self.names, self.at(file, node),
@@ -721,13 +726,13 @@ class _Loader:
                 if op == "add" or target in names.counters:
                     if not self.check_ref(file, k, target, "counter", names.counters):
                         continue
-                    amount = self.scalar(file, v, spec.Field("int", ""), f"{op} {target}")
+                    amount = self.scalar(file, v, _INT_FIELD, f"{op} {target}")
                     if amount is not None:
                         out.append(Effect(op, target, amount, self.at(file, k)))
                 else:
                     if not self.check_ref(file, k, target, "flag", names.flags):
                         continue
-                    flag = self.scalar(file, v, spec.Field("bool", ""), f"set {target}")
+                    flag = self.scalar(file, v, _BOOL_FIELD, f"set {target}")
                     if flag is not None:
                         out.append(Effect("set", target, int(flag), self.at(file, k)))
             return out
@@ -746,6 +751,15 @@ class _Loader:
         return out
 
 
+def _int_value(node) -> int:
+    """A YAML int's value: plain decimals (what stories write) directly, the rest (0x1f, 1_000, 0o17) by PyYAML."""
+    text = node.value
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if digits.isascii() and digits.isdigit() and (digits == "0" or digits[0] != "0"):
+        return -int(digits) if text[0] == "-" else int(digits)
+    return _CONSTRUCT.construct_yaml_int(node)
+
+
 def _a(kind: str) -> str:
     return ("an " if kind[0] in "aeiou" else "a ") + kind
 
@@ -755,11 +769,11 @@ def _describe(node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    if node is None or node.tag == _STD + "null":
+    if node is None or node.tag == _NULL:
         return "nothing"
-    if node.tag == _STD + "bool":
+    if node.tag == _BOOL:
         return f"the boolean {node.value}"
-    if node.tag == _STD + "int":
+    if node.tag == _INT:
         return f"the number {node.value}"
     return f"the text {node.value[:40]!r}"
 
