@@ -12,7 +12,9 @@ from .state import stage
 BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
-_BRACE = re.compile(r"[{}]")
+# The pieces of a text, in the order a brace is read: `{{`, `}}`, a tag `{...}`, a `{` never closed, plain
+# text, a lone `}`.
+_TOKEN = re.compile(r"\{\{|\}\}|\{[^}]*\}|\{|[^{}]+|\}")
 _ONE_LINE = re.compile(r"\S+(?: \S+)*\Z")
 
 
@@ -35,7 +37,6 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
     if "{" not in source and "}" not in source:  # most text: nothing to parse
         return Template(source=source, parts=(normalize(source),), where=where, static=True), []
     problems: list = []
-    pos = 0
     # A stack of open {if} blocks: [branches, current parts, opening offset, seen_else]
     root: list = []
     stack: list = []
@@ -47,32 +48,23 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
             current.append("".join(literal))
             literal.clear()
 
-    n = len(source)
-    while pos < n:
-        ch = source[pos]
-        if ch == "{" and source.startswith("{{", pos):
+    for token in _TOKEN.finditer(source):
+        text = token.group()
+        if text[0] != "{":  # a run of plain text, `}}` (a literal brace) or a lone `}` (kept as it is)
+            literal.append("}" if text == "}}" else text)
+            continue
+        if text == "{{":
             literal.append("{")
-            pos += 2
             continue
-        if ch == "}" and source.startswith("}}", pos):
-            literal.append("}")
-            pos += 2
-            continue
-        if ch != "{":
-            brace = _BRACE.search(source, pos + 1)  # copy the plain run up to the next brace at once
-            end = brace.start() if brace else n
-            literal.append(source[pos:end])
-            pos = end
-            continue
-        close = source.find("}", pos)
-        if close < 0:
+        pos = token.start()
+        if len(text) == 1:  # a `{` with no `}` anywhere after it
             problems.append((ConditionError(
                 "`{` is never closed; expected `}` (write `{{` for a literal brace)", pos, "text-syntax"
             ), locate(pos)))
             literal.append(source[pos:])
             break
         flush()
-        inside = source[pos + 1:close]
+        inside = text[1:-1]
         word, rest = (inside.split(None, 1) + [""])[:2] if inside.strip() else ("", "")  # a tag may wrap lines
         if word in ("if", "elif"):
             start = inside.index(word) + len(word)
@@ -114,7 +106,6 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
                 ), locate(pos)))
             else:
                 current.append(part)
-        pos = close + 1
     flush()
     while stack:
         block, parent = stack.pop()
