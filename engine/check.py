@@ -13,6 +13,7 @@ from typing import Iterator
 from . import analysis, explore, runtime
 from .model import Story
 from .problems import Problem, sort_key
+from .state import GameState
 from .text import template_reads
 
 DEFAULT_MAX_STATES = 200_000  # the cap of every search budget; another value given is used as the budget itself
@@ -479,21 +480,25 @@ def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool
     seen = {_key(start, reads_turn)}
     heap = [(dist[start.node], 0, 0, start)]
     order = expanded = 0
+    ends = story.machine.ends
     while heap and expanded < budget:
         _, depth, _, state = heapq.heappop(heap)
         expanded += 1
+        turn = state.turn + 1
         for choice in runtime.available(story, state):
             for outcome in runtime.possible_outcomes(story, state, choice) if choice.outcomes else (None,):
-                nxt = runtime.take(story, state, choice, outcome).state
-                if nxt.node == target:
-                    return nxt, expanded
-                if nxt.node not in dist or story.nodes[nxt.node].ending is not None:
+                # runtime.take's step, its state made only when it is new (most steps lead to one met before)
+                node, bits, _ = runtime.advance(story, state, choice, outcome)
+                if node == target:
+                    return GameState(node, bits, state.rng, turn, state.layout), expanded
+                if node not in dist or ends[node]:
                     continue
-                key = _key(nxt, reads_turn)
+                key = (node, bits, turn) if reads_turn else (node, bits)
                 if key not in seen:
                     seen.add(key)
                     order += 1
-                    heapq.heappush(heap, (dist[nxt.node], depth + 1, order, nxt))
+                    heapq.heappush(heap, (dist[node], depth + 1, order,
+                                          GameState(node, bits, state.rng, turn, state.layout)))
     return None, expanded
 
 
@@ -545,8 +550,10 @@ def _sweep(story: Story, budget: int, reads_turn: bool, start=None) -> tuple:
     tried: dict = {}  # node id -> {set of offered choices and outcomes: times expanded}
     findings: list = []
     expanded = 0
+    ends = story.machine.ends
     while queue and expanded < budget:
         depth, state = queue.popleft()
+        turn = state.turn + 1
         node = story.nodes[state.node]
         offered = runtime.available(story, state)
         branches = [(c, runtime.possible_outcomes(story, state, c) if c.outcomes else (None,)) for c in offered]
@@ -564,14 +571,14 @@ def _sweep(story: Story, budget: int, reads_turn: bool, start=None) -> tuple:
                 findings.append(("no-outcome", choice.where, "every outcome of this random choice is ruled out by "
                                  f"its condition (a path of {depth} choices reaches it)"))
             for outcome in outcomes:
-                nxt = runtime.take(story, state, choice, outcome).state
-                reached.add(nxt.node)
-                if story.nodes[nxt.node].ending is not None:
+                dest, bits, _ = runtime.advance(story, state, choice, outcome)  # runtime.take, as in _aimed
+                reached.add(dest)
+                if ends[dest]:
                     continue
-                key = _key(nxt, reads_turn)
+                key = (dest, bits, turn) if reads_turn else (dest, bits)
                 if key not in seen:
                     seen.add(key)
-                    queue.append((depth + 1, nxt))
+                    queue.append((depth + 1, GameState(dest, bits, state.rng, turn, state.layout)))
     return reached, expanded, findings
 
 
