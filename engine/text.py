@@ -48,15 +48,15 @@ def parse_template(source: str, names: Names, where: Location, locate) -> tuple[
             current.append("".join(literal))
             literal.clear()
 
-    for token in _TOKEN.finditer(source):
-        text = token.group()
+    end = 0
+    for text in _TOKEN.findall(source):
+        pos, end = end, end + len(text)  # where the token starts, and where the next one does
         if text[0] != "{":  # a run of plain text, `}}` (a literal brace) or a lone `}` (kept as it is)
             literal.append("}" if text == "}}" else text)
             continue
         if text == "{{":
             literal.append("{")
             continue
-        pos = token.start()
         if len(text) == 1:  # a `{` with no `}` anywhere after it
             problems.append((ConditionError(
                 "`{` is never closed; expected `}` (write `{{` for a literal brace)", pos, "text-syntax"
