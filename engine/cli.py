@@ -209,7 +209,9 @@ def _check_report(args, directory: str, sources) -> tuple:
     # collector's passes over them: one full pass after the rules cost as much as the analysis.
     with collector_paused():
         story, problems = load_story(directory, sources)
-        return _report(args, directory, story, problems)
+        report = _report(args, directory, story, problems)
+        del story, problems  # freed while the collector still waits: it would otherwise scan them once more
+    return report
 
 
 def _report(args, directory: str, story, problems: list) -> tuple:
