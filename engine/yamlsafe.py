@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_DEPTH = 100  # nesting of mappings and lists; libyaml's composer recurses in C and crashes far deeper
 _STACK_PER_LEVEL = 1600  # bytes of C stack per level of libyaml's composer: about 400 measured, 4x margin
 _MAIN_STACK = 8 * 1024 * 1024  # the main thread's stack when its limit cannot be read
+MAX_RESCAN = 1024 * 1024  # characters the pure-Python scanner may read to place a nesting libyaml refused
 _OPENING = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
             yaml.FlowSequenceStartToken)
 _CLOSING = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
@@ -98,11 +99,13 @@ def too_deep(source: str):
     try:
         return _first_too_deep(source, SafeLoader)
     except yaml.YAMLError as err:
-        if "maximum nesting depth" not in str(err):
-            return None  # the composer reports the syntax error with its position
+        mark = getattr(err, "problem_mark", None)
+        if "maximum nesting depth" not in str(err) or mark is None or mark.index > MAX_RESCAN:
+            return None  # the composer reports the error with its position
     # libyaml 0.2.5+ looks ahead through a run of `[` or `{` and stops at its own limit (1000)
     # before handing over the first token; the pure-Python scanner has no limit and hands
-    # tokens over as it goes, so it finds where nesting first passes MAX_DEPTH.
+    # tokens over as it goes, so it finds where nesting first passes MAX_DEPTH (before where
+    # libyaml stopped, so it reads at most MAX_RESCAN characters, at under a second a MiB).
     try:
         return _first_too_deep(source, yaml.SafeLoader)
     except yaml.YAMLError:
