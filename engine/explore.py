@@ -334,37 +334,22 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
         plan.append((node, node.ending is not None, rows))
     node_mask, node_bits, turn_shift = project.node_mask, project.node_bits, project.turn_shift
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
+    node_ids = project.node_ids
     layout = story.layout
     advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken
     offered_seen: set = set()
     ids_get = ids.get
-    sid = 0
-    while sid < len(keys):
-        key = keys[sid]
-        i = key & node_mask
-        node, ends, rows = plan[i]
-        mask, with_turn = live[i]
-        state = GameState(node.id, ((key >> node_bits) & mask) | (start_bits & ~mask), 0,
-                          key >> turn_shift if with_turn else 0, layout)
-        edge_start.append(len(edges))
-        if watch:
-            for trigger in story.triggers:
-                note(trigger.condition, state)
-        if ends:
-            endings_at.setdefault(node.ending.id, sid)
-            ending_states.append(sid)
-            sid += 1
-            continue
+    touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]
+    expansions: dict = {}  # (node index, touched bits, turn) -> what expanding such a state gives
+
+    def expand(state, rows) -> tuple:
+        """(offered?, the edges as (choice, number, outcome, target index, touched bits after))."""
         if watch:
             for choice, *_ in rows:
                 if choice.condition is not None:
                     note(choice.condition, state)
         offered = [row for row in rows if row[1] is None or row[1](state)]
-        if not offered:
-            findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
-                                    "state, and it is not an ending", node.where, path_to(sid)))
-            sid += 1
-            continue
+        out = []
         for choice, _, seen_key, number, random in offered:
             offered_seen.add(seen_key)
             if random:
@@ -374,42 +359,94 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                             note(outcome.condition, state)
                 branches = possible(story, state, choice)
                 if not branches:
-                    findings.append(Finding("runtime-error", "error", "every outcome of this random choice is "
-                                            "ruled out by its condition", choice.where,
-                                            path_to(sid) + (PathStep(choice.key),)))
+                    out.append((choice, number, None, -1, 0))  # no outcome can be drawn
                     continue
             else:
                 branches = (None,)
             for outcome in branches:
                 target, after, _ = advance(story, state, choice, outcome)
-                j = index[target]
-                mask, with_turn = live[j]
-                bits = after & mask
-                for part, table in classes[j]:
-                    value = bits & part
-                    bits ^= value ^ table.get(value, value)
-                key = j | (bits << node_bits)
-                if with_turn:
-                    key |= (state.turn + 1) << turn_shift
-                known = ids_get(key)
-                if known is None:
-                    if len(keys) >= max_states:
-                        complete = False
-                        continue
-                    # The invariants are checked on each step that finds a new state: every state
-                    # is vouched for by the step that first reached it.
-                    broken = check(story, state, GameState(target, after, 0, state.turn + 1, layout))
-                    if broken:
-                        findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, path_to(sid)
-                                                + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
-                        continue
-                    known = len(keys)
-                    ids[key] = known
-                    keys.append(key)
-                    parent.append(sid)
-                    step_choice.append(number)
-                    step_outcome.append(_outcome_index(choice, outcome) or 0)
-                edges.append(known)
+                out.append((choice, number, outcome, index[target], after & touch))
+        return bool(offered), tuple(out), [None] * len(out)  # the last: each edge's invariants, when first asked
+
+    memoise, misses = True, 0
+    sid = 0
+    while sid < len(keys):
+        key = keys[sid]
+        i = key & node_mask
+        node, ends, rows = plan[i]
+        mask, with_turn = live[i]
+        bits = ((key >> node_bits) & mask) | (start_bits & ~mask)
+        turn = key >> turn_shift if with_turn else 0
+        edge_start.append(len(edges))
+        if ends or watch:
+            state = GameState(node.id, bits, 0, turn, layout)
+            if watch:
+                for trigger in story.triggers:
+                    note(trigger.condition, state)
+            if ends:
+                endings_at.setdefault(node.ending.id, sid)
+                ending_states.append(sid)
+                sid += 1
+                continue
+        # What a step does from here depends only on the bits it touches (and the turn, if
+        # read), so states that differ elsewhere share one expansion.
+        touch, reads_turn = touches[i]
+        if memoise:
+            memo_key = (i, bits & touch, turn if reads_turn else -1)
+            found = expansions.get(memo_key)
+            if found is None:
+                misses += 1
+                if len(expansions) >= EXPANSION_MEMO_LIMIT:
+                    expansions.clear()
+                    if misses > sid // 2:  # most states are new to the memo: it only costs here
+                        memoise = False
+                found = expansions[memo_key] = expand(GameState(node.id, bits, 0, turn, layout), rows)
+        else:
+            found = expand(GameState(node.id, bits, 0, turn, layout), rows)
+        any_offered, out, verdicts = found
+        if not any_offered:
+            findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
+                                    "state, and it is not an ending", node.where, path_to(sid)))
+            sid += 1
+            continue
+        untouched = bits & ~touch
+        for k, (choice, number, outcome, j, after) in enumerate(out):
+            if j < 0:
+                findings.append(Finding("runtime-error", "error", "every outcome of this random choice is "
+                                        "ruled out by its condition", choice.where,
+                                        path_to(sid) + (PathStep(choice.key),)))
+                continue
+            mask, with_turn = live[j]
+            after |= untouched
+            kept = after & mask
+            for part, table in classes[j]:
+                value = kept & part
+                kept ^= value ^ table.get(value, value)
+            key = j | (kept << node_bits)
+            if with_turn:
+                key |= (turn + 1) << turn_shift
+            known = ids_get(key)
+            if known is None:
+                if len(keys) >= max_states:
+                    complete = False
+                    continue
+                # The invariants are checked on each step that finds a new state: every state
+                # is vouched for by the step that first reached it.
+                broken = verdicts[k]  # the same for every state sharing this expansion: it reads touched bits only
+                if broken is None:
+                    broken = verdicts[k] = check(story, GameState(node.id, bits, 0, turn, layout),
+                                                 GameState(node_ids[j], after, 0, turn + 1, layout))
+                if broken:
+                    findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, path_to(sid)
+                                            + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
+                    continue
+                known = len(keys)
+                ids[key] = known
+                keys.append(key)
+                parent.append(sid)
+                step_choice.append(number)
+                step_outcome.append(_outcome_index(choice, outcome) or 0)
+            edges.append(known)
         sid += 1
     coverage.choices = offered_seen
     coverage.nodes = {project.node_ids[key & node_mask] for key in keys}
@@ -437,6 +474,41 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                                         where))
     report.seconds = time.perf_counter() - started
     return report
+
+
+EXPANSION_MEMO_LIMIT = 10_000  # entries: enough for the states that share a node's touched bits
+
+
+def _touched(story: Story, node, layout) -> tuple:
+    """(the bits a step from `node` can read or change, whether it reads the turn).
+
+    The conditions of its choices and outcomes, every effect on the way (the choice's, the
+    outcome's, the target's entry; the player's turning and each trigger, with theirs), the
+    triggers' conditions, and every infection clock and fate (the tick). Outside these bits
+    a step leaves a state as it was.
+    """
+    machine = story.machine
+    names: set = set()
+    effects: list = []
+    for choice in node.choices:
+        if choice.condition is not None:
+            names |= choice.condition.names
+        effects.extend(choice.effects)
+        for target in choice.targets:
+            effects.extend(story.nodes[target].effects)
+        for outcome in choice.outcomes:
+            if outcome.condition is not None:
+                names |= outcome.condition.names
+            effects.extend(outcome.effects)
+    for trigger in story.triggers:
+        names |= trigger.condition.names
+        effects.extend(trigger.effects)
+        effects.extend(story.nodes[trigger.goto].effects)
+    if story.infection.on_player_turned is not None:
+        effects.extend(story.nodes[story.infection.on_player_turned].effects)
+    names |= {e.target for e in effects}
+    mask, reads_turn = machine.mask_of(story, names)
+    return mask | layout.clocks_mask | layout.fates_mask, reads_turn
 
 
 class _Edges:
