@@ -132,7 +132,17 @@ def cmd_explore(args) -> int:
         if args.max_states < 1:
             print("aoud-adventure explore: --max-states takes a number of at least 1", file=sys.stderr)
             return EXIT_USAGE
-        report = explore.explore_exhaustive(story, args.max_states, start=start)
+        report = None
+        if args.symbolic:
+            from .symbolic import Unsupported, explore_symbolic
+
+            try:
+                report = explore_symbolic(story, args.max_states, start=start)
+            except Unsupported as err:
+                print(f"explore: --symbolic cannot search this story ({err}); searching state by state",
+                      file=sys.stderr)
+        if report is None:
+            report = explore.explore_exhaustive(story, args.max_states, start=start)
     emitted = _emit(args, story, directory, report) if args.emit else {}
     if args.format == "json":
         json.dump(_report_json(story, report, emitted), sys.stdout, indent=1)
@@ -209,8 +219,11 @@ def _report_text(story, report, emitted: dict) -> list:
         rate = report.states / report.seconds if report.seconds else 0
         done = "complete" if report.complete else (f"INCOMPLETE: stopped at --max-states {report.max_states}; "
                                                    "reachability below is a lower bound")
+        how = ""
+        if report.method == "symbolic":
+            how = f" (symbolic: {report.depth} levels, {report.diagram_nodes:,} diagram nodes)"
         lines.append(f"explore: exhaustive, {report.states} states in {report.seconds:.2f} s "
-                     f"({rate:,.0f} states/s), {done}")
+                     f"({rate:,.0f} states/s), {done}{how}")
     lines.append(f"coverage: nodes {cov['nodes'][0]}/{cov['nodes'][1]}, choices {cov['choices'][0]}/"
                  f"{cov['choices'][1]}, endings {cov['endings'][0]}/{cov['endings'][1]}")
     if report.mode == "random":
@@ -241,6 +254,7 @@ def _report_json(story, report, emitted: dict) -> dict:
         "choices_made": report.choices_made,
         "states": report.states,
         "complete": report.complete,
+        "method": report.method,
         "coverage": report.coverage.summary(story),
         "endings": dict(report.coverage.endings),
         "shortest_paths": {eid: len(p) for eid, p in report.ending_paths.items()},

@@ -95,6 +95,9 @@ class Report:
     ending_seeds: dict = field(default_factory=dict)  # ending id -> the seed of the run (random mode)
     conditions: dict = field(default_factory=dict)  # Condition -> (seen true, seen false), with watch
     start: Optional[object] = None  # the preset state runs began in (explore --from), or None for the story's start
+    method: str = "explicit"  # exhaustive: state by state, or "symbolic" (engine/symbolic.py)
+    depth: int = 0  # symbolic: the levels searched (the longest of the shortest paths to a state)
+    diagram_nodes: int = 0  # symbolic: the decision diagram's nodes at the end
 
     @property
     def failed(self) -> bool:
