@@ -218,58 +218,46 @@ class Diagram:
 
     def image(self, a: int, maps: int) -> int:
         """{the map applied to x : x in a}."""
-        tables, deepest = self._map_list[maps]
-        if deepest < 0:
-            return a
-        return self._image_of(a, maps, tables, deepest)
-
-    def _image_of(self, a: int, maps: int, tables: tuple, deepest: int) -> int:
-        level = self.level[a]
-        if level > deepest:
-            return a
-        cache = self._image
-        key = (maps, a)
-        found = cache.get(key)
-        if found is not None:
-            return found
-        table = tables[level]
-        if table is None:
-            out = tuple((v, self._image_of(c, maps, tables, deepest)) for v, c in self.edges[a])
-        else:
-            groups: dict = {}
-            for v, c in self.edges[a]:
-                w = table[v]
-                c = self._image_of(c, maps, tables, deepest)
-                groups[w] = self.union(groups[w], c) if w in groups else c
-            out = tuple(sorted(groups.items()))
-        found = self._tidy(cache)[key] = self.node(level, out)
-        return found
+        return self._walk(a, maps, self._image, self._image_level)
 
     def preimage(self, a: int, maps: int) -> int:
         """{x : the map applied to x is in a}."""
-        tables, deepest = self._map_list[maps]
-        if deepest < 0:
-            return a
-        return self._pre_of(a, maps, tables, deepest)
+        return self._walk(a, maps, self._pre, self._pre_level)
 
-    def _pre_of(self, a: int, maps: int, tables: tuple, deepest: int) -> int:
-        level = self.level[a]
-        if level > deepest:
-            return a
-        cache = self._pre
-        key = (maps, a)
-        found = cache.get(key)
-        if found is not None:
+    def _image_level(self, table: tuple, edges: tuple, below) -> tuple:
+        groups: dict = {}
+        for v, c in edges:
+            w = table[v]
+            c = below(c)
+            groups[w] = self.union(groups[w], c) if w in groups else c
+        return tuple(sorted(groups.items()))
+
+    def _pre_level(self, table: tuple, edges: tuple, below) -> tuple:
+        kids = dict(edges)
+        return tuple((v, below(kids[w])) for v, w in enumerate(table) if w in kids)
+
+    def _walk(self, a: int, maps: int, cache: dict, at_table) -> int:
+        """`a` rebuilt level by level, `at_table(table, edges, below)` making the edges where `maps` has a table."""
+        tables, deepest = self._map_list[maps]
+        levels, edges = self.level, self.edges
+        self._tidy(cache)
+
+        def below(n: int) -> int:
+            level = levels[n]
+            if level > deepest:
+                return n  # nothing changes under the deepest table
+            key = (maps, n)
+            found = cache.get(key)
+            if found is None:
+                table = tables[level]
+                if table is None:
+                    out = tuple((v, below(c)) for v, c in edges[n])
+                else:
+                    out = at_table(table, edges[n], below)
+                found = cache[key] = self.node(level, out)
             return found
-        table = tables[level]
-        if table is None:
-            out = tuple((v, self._pre_of(c, maps, tables, deepest)) for v, c in self.edges[a])
-        else:
-            kids = dict(self.edges[a])
-            out = tuple((v, self._pre_of(kids[w], maps, tables, deepest))
-                        for v, w in enumerate(table) if w in kids)
-        found = self._tidy(cache)[key] = self.node(level, out)
-        return found
+
+        return below(a)
 
 
 class Conditions:

@@ -467,16 +467,23 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     findings)
         # From a preset state (explore --from), most of the story is behind the player: what it
         # does not reach is not a problem of the story.
-        for kind, name, where in (coverage.missing(story) if given is None else ()):
-            if kind == "choice":
-                node_id, key = name.split(" ", 1)
-                findings.append(Finding("unreachable-choice", "warning", f"the choice {key!r} at {node_id!r} is "
-                                        "never offered in any reachable state; hint: check its `if:`", where))
-            else:
-                findings.append(Finding(f"unreachable-{kind}", "error", f"no path reaches the {kind} {name!r}",
-                                        where))
+        if given is None:
+            findings.extend(unreachable_findings(story, coverage))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def unreachable_findings(story: Story, coverage: Coverage) -> list:
+    """A finding for each node, ending and choice a complete search from the start did not reach."""
+    findings = []
+    for kind, name, where in coverage.missing(story):
+        if kind == "choice":
+            node_id, key = name.split(" ", 1)
+            findings.append(Finding("unreachable-choice", "warning", f"the choice {key!r} at {node_id!r} is "
+                                    "never offered in any reachable state; hint: check its `if:`", where))
+        else:
+            findings.append(Finding(f"unreachable-{kind}", "error", f"no path reaches the {kind} {name!r}", where))
+    return findings
 
 
 EXPANSION_MEMO_LIMIT = 10_000  # entries: enough for the states that share a node's touched bits
@@ -618,7 +625,8 @@ def script_for(story: Story, path: tuple, story_ref: Optional[str] = None, seed:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
-__all__ = ["explore_random", "explore_exhaustive", "find_path", "script_for", "Report", "Finding", "PathStep"]
+__all__ = ["explore_random", "explore_exhaustive", "find_path", "script_for", "unreachable_findings", "Report", "Finding",
+           "PathStep"]
 
 
 def _distances_to(story: Story, target: str) -> dict:

@@ -22,9 +22,10 @@ import time
 from collections import Counter
 
 from . import effects as effect_code
+from . import runtime
 from .conditions import Names, compile_tree
 from .diagram import Conditions, Diagram
-from .explore import Coverage, Finding, PathStep, Report, _Projection
+from .explore import Coverage, Finding, PathStep, Report, _Projection, unreachable_findings
 from .model import PLAYER, Story
 from .state import FATE_CODE, GameState
 
@@ -85,10 +86,6 @@ class Variables:
     def values(self, bits: int) -> tuple:
         return tuple(self.get(k, bits) for k in range(len(self.vars)))
 
-    def bits(self, values, base: int = 0) -> int:
-        for k, v in enumerate(values):
-            base = self.put(k, base, v)
-        return base
 
 
 def _first_touch(story: Story) -> dict:
@@ -152,12 +149,19 @@ class SymbolicSearch:
         self.projections = [self._projection(i) for i in range(len(self.node_ids))]
         self.edges = [self._edges_of(story.nodes[n]) for n in self.node_ids]
         self.choice_conds = []  # per node: (condition id per choice, any choice offered)
+        self.undrawable: dict = {}  # id of a random choice -> offered, but no outcome's condition holds
         for n in self.node_ids:
             conds = tuple(self.cond(c.condition) for c in story.nodes[n].choices)
             offered = 0
             for c in conds:
                 offered = self.C.either(offered, c)
             self.choice_conds.append((conds, offered))
+            for choice, c in zip(story.nodes[n].choices, conds):
+                if choice.outcomes:
+                    drawable = 0
+                    for o in choice.outcomes:
+                        drawable = self.C.either(drawable, self.cond(o.condition))
+                    self.undrawable[id(choice)] = self.C.both(c, self.C.negate(drawable))
 
     # -- conditions --------------------------------------------------------------------------
 
@@ -360,8 +364,6 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
     D, C = s.D, s.C
     nodes = story.nodes
     given = start
-    from . import runtime
-
     first = runtime.start(story, 0) if start is None else start
     begin = s.index[first.node]
     reached = {begin: s.start_set(first)}
@@ -381,12 +383,8 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
             for choice, c in zip(node.choices, conds):
                 if (node.id, choice.key) not in offered_seen and D.restrict(states, c, C):
                     offered_seen.add((node.id, choice.key))
-                if choice.outcomes and (i, choice) not in error_at:
-                    drawable = 0
-                    for o in choice.outcomes:
-                        drawable = C.either(drawable, s.cond(o.condition))
-                    if D.restrict(D.restrict(states, c, C), C.negate(drawable), C):
-                        error_at[(i, choice)] = len(layers) - 1
+                if choice.outcomes and (i, choice) not in error_at and D.restrict(states, s.undrawable[id(choice)], C):
+                    error_at[(i, choice)] = len(layers) - 1
             if i not in softlock_at and D.restrict(states, C.negate(any_offered), C):
                 softlock_at[i] = len(layers) - 1
             for edge in s.edges[i]:
@@ -440,10 +438,7 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
         findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
                                 "state, and it is not an ending", node.where, path_to(i, bad, depth)))
     for (i, choice), depth in error_at.items():
-        drawable = 0
-        for o in choice.outcomes:
-            drawable = C.either(drawable, s.cond(o.condition))
-        bad = D.restrict(D.restrict(layers[depth][i], s.cond(choice.condition), C), C.negate(drawable), C)
+        bad = D.restrict(layers[depth][i], s.undrawable[id(choice)], C)
         findings.append(Finding("runtime-error", "error", "every outcome of this random choice is ruled out by its "
                                 "condition", choice.where, path_to(i, bad, depth) + (PathStep(choice.key),)))
     findings.extend(_invariants(s, reached, path_to, first_depth))
@@ -466,14 +461,8 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
         report.conditions = _watched(s, reached)
     if complete:
         _find_traps(s, reached, path_to, first_depth, findings)
-        for kind, name, where in (coverage.missing(story) if given is None else ()):
-            if kind == "choice":
-                node_id, key = name.split(" ", 1)
-                findings.append(Finding("unreachable-choice", "warning", f"the choice {key!r} at {node_id!r} is "
-                                        "never offered in any reachable state; hint: check its `if:`", where))
-            else:
-                findings.append(Finding(f"unreachable-{kind}", "error", f"no path reaches the {kind} {name!r}",
-                                        where))
+        if given is None:  # from a preset state, most of the story is behind the player
+            findings.extend(unreachable_findings(story, coverage))
     report.seconds = time.perf_counter() - started
     return report
 
