@@ -83,6 +83,13 @@ class Diagram:
 
         return go(n)
 
+    def everything(self) -> int:
+        """Every assignment (the set that a preimage narrows down)."""
+        n = 1
+        for level in range(self.depth - 1, -1, -1):
+            n = self.node(level, tuple((v, n) for v in range(self.sizes[level])))
+        return n
+
     def nodes_in(self, roots) -> int:
         """How many distinct nodes the sets `roots` use together."""
         seen = {0, 1}

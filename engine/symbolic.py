@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from . import bdd
 from . import effects as effect_code
 from . import runtime
 from .conditions import Names, compile_tree
@@ -29,7 +30,8 @@ from .explore import Coverage, Finding, PathStep, Report, _Projection, unreachab
 from .model import PLAYER, Story
 from .state import FATE_CODE, GameState
 
-MAX_NODES = 5_000_000  # diagram nodes, with their caches about 2 GB of memory: the search stops there
+# Diagram nodes at which the search stops: about 2 GB of memory with their caches in either
+MAX_NODES = {"python": 5_000_000, "cudd": 50_000_000}
 _DEAD, _TURNED = FATE_CODE["dead"], FATE_CODE["turned"]
 
 
@@ -131,12 +133,18 @@ class _Edge:
 class SymbolicSearch:
     """Everything the search derives from a story once: variables, tables, condition diagrams, edges."""
 
-    def __init__(self, story: Story):
+    def __init__(self, story: Story, backend: str = "auto"):
         self.story = story
         self.layout = layout = story.layout
         self.vars = Variables(story)
-        self.D = Diagram(self.vars.sizes)
-        self.C = Conditions(self.vars.sizes)
+        if backend == "auto":
+            backend = "cudd" if bdd.available() else "python"
+        self.backend = backend
+        if backend == "cudd":
+            self.D = self.C = bdd.BinarySets(self.vars.sizes)  # one manager holds both sets and conditions
+        else:
+            self.D = Diagram(self.vars.sizes)
+            self.C = Conditions(self.vars.sizes)
         self.names = Names.from_story(story)
         self.project = _Projection(story)
         if any(turn for _, turn in self.project.live):
@@ -145,6 +153,7 @@ class SymbolicSearch:
         self.index = self.project.index
         self.start_values = self.vars.values(layout.start_bits)
         self._cond_memo: dict = {}
+        self._whole: dict = {}  # (edge, part) -> the maps of its step and projection together
         self._tick = self._tick_tables()
         self.projections = [self._projection(i) for i in range(len(self.node_ids))]
         self.edges = [self._edges_of(story.nodes[n]) for n in self.node_ids]
@@ -342,7 +351,14 @@ class SymbolicSearch:
         """The states at edge's node that go by `edge`, its part and exit, into `states`."""
         D, C = self.D, self.C
         before, exits = edge.parts[part]
-        post, maps, _, _ = exits[exit]
+        post, maps, j, tables = exits[exit]
+        if exit == 0 and post is None:  # the step and the projection at once
+            key = (id(edge), part)
+            whole = self._whole.get(key)
+            if whole is None:
+                whole = self._whole[key] = self._maps(self._compose(tables, self.projections[j]))
+            found = D.preimage(states, whole)
+            return D.restrict(D.restrict(found, before, C), edge.guard, C)
         found = D.preimage(states, maps)
         for earlier, _, _, _ in exits[:exit]:
             found = D.restrict(found, C.negate(earlier), C)
@@ -353,15 +369,17 @@ class SymbolicSearch:
 
 
 def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = False, start=None,
-                     max_nodes: int = MAX_NODES) -> Report:
+                     max_nodes: int | None = None, backend: str = "auto") -> Report:
     """Every reachable state, breadth first, on sets; raises Unsupported for a story it cannot take.
 
     It stops, incomplete, after the first level at which it has more than `max_states`
     states, or a diagram of more than `max_nodes` nodes.
     """
     started = time.perf_counter()
-    s = SymbolicSearch(story)
+    s = SymbolicSearch(story, backend)
     D, C = s.D, s.C
+    if max_nodes is None:
+        max_nodes = MAX_NODES[s.backend]
     nodes = story.nodes
     given = start
     first = runtime.start(story, 0) if start is None else start
@@ -500,22 +518,13 @@ def _invariants(s: SymbolicSearch, reached: dict, path_to, first_depth) -> list:
                             bad = C.either(bad, C.values(k, values))
                     if not bad:
                         continue
-                    pre = D.restrict(D.meet(s.predecessors(edge, part, exit, _everything(s)), states), bad, C)
+                    pre = D.restrict(D.meet(s.predecessors(edge, part, exit, D.everything()), states), bad, C)
                     if pre:
                         depth = first_depth(i, pre)
                         out.append(Finding("invariant", "error", "a step breaks an invariant of the state (a fate "
                                            "or an infection clock went back)", edge.choice.where,
                                            path_to(i, pre, depth) + (edge.step,)))
     return out
-
-
-def _everything(s: SymbolicSearch) -> int:
-    """Every assignment (the set that a preimage narrows down)."""
-    D = s.D
-    n = 1
-    for level in range(D.depth - 1, -1, -1):
-        n = D.node(level, tuple((v, n) for v in range(D.sizes[level])))
-    return n
 
 
 def _watched(s: SymbolicSearch, reached: dict) -> dict:
@@ -542,11 +551,14 @@ def _watched(s: SymbolicSearch, reached: dict) -> dict:
     return out
 
 
-def _find_traps(s: SymbolicSearch, reached: dict, path_to, first_depth, findings: list) -> None:
-    """States from which no ending can be reached: a backward fixpoint of preimages from the endings."""
+def _find_traps(s: SymbolicSearch, reached: dict, path_to, first_depth, findings: list, settled=()) -> None:
+    """States from which no ending can be reached: a backward fixpoint of preimages from the endings.
+
+    `settled`: nodes already known to reach an ending from each of their states, left out.
+    """
     D, C = s.D, s.C
     nodes = s.story.nodes
-    good = {j: states for j, states in reached.items() if nodes[s.node_ids[j]].ending is not None}
+    good = {j: states for j, states in reached.items() if nodes[s.node_ids[j]].ending is not None or j in settled}
     order = sorted((j for j in reached if j not in good), key=lambda j: -first_depth(j, reached[j]))
     changed = True
     while changed:
@@ -559,7 +571,7 @@ def _find_traps(s: SymbolicSearch, reached: dict, path_to, first_depth, findings
                         target = good.get(j)
                         if target:
                             acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
-            if acc != good.get(i, 0):
+            if D.minus(acc, good.get(i, 0)):  # it only grows
                 good[i] = acc
                 changed = True
     trapped = {}

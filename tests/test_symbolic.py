@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import explore
+from engine import bdd, explore
 from engine.cli import main
 from engine.diagram import Conditions, Diagram
 from engine.loader import load
@@ -98,11 +98,15 @@ def test_diagram_set_operations():
     assert c.either(first_is_one, c.negate(first_is_one)) == 1 and c.both(first_is_one, c.negate(first_is_one)) == 0
 
 
+BACKENDS = ["python", pytest.param("cudd", marks=pytest.mark.skipif(not bdd.available(), reason="no CUDD here"))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("source", [CLEAN, PLANTED, COUNTING, RICH], ids=["clean", "planted", "counting", "rich"])
-def test_the_same_states_findings_coverage_and_path_lengths_as_the_explicit_search(tmp_path, source):
+def test_the_same_states_findings_coverage_and_path_lengths_as_the_explicit_search(tmp_path, source, backend):
     story = load(write_story(tmp_path, {"story.yaml": source}))
     explicit = explore.explore_exhaustive(story, 100_000, watch=True)
-    symbolic = explore_symbolic(story, 100_000, watch=True)
+    symbolic = explore_symbolic(story, 100_000, watch=True, backend=backend)
     assert explicit.complete and symbolic.method == "symbolic"
     assert _summary(symbolic) == _summary(explicit)
 
@@ -142,13 +146,14 @@ def test_the_rich_story_emits_shortest_paths_that_replay(tmp_path, capsys):
     assert main(["replay", *map(str, sorted(emit.iterdir()))]) == 0
 
 
-def test_a_campaign_scene_from_a_preset_state_matches_the_explicit_search():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_campaign_scene_from_a_preset_state_matches_the_explicit_search(backend):
     campaign = load(Path(__file__).resolve().parent.parent / "story")
     start = preset_state(campaign, "storm.enter", 0, items=["rope", "phone", "extinguisher"],
                          fates={"su-hyeok": "in-group", "dae-su": "in-group"}, counters={"time": 130},
                          infection={"joon-yeong": 2})
     explicit = explore.explore_exhaustive(campaign, 100_000, start=start, watch=True)
-    symbolic = explore_symbolic(campaign, 100_000, start=start, watch=True)
+    symbolic = explore_symbolic(campaign, 100_000, start=start, watch=True, backend=backend)
     assert explicit.complete and "bombing" in explicit.ending_paths
     assert _summary(symbolic) == _summary(explicit)
 
