@@ -105,11 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--exhaustive", action="store_true", help="search every reachable state")
     mode.add_argument("--to", metavar="NODE", help="find a path from the start to this node (or ending node)")
     explore.add_argument("--seed", type=int, default=0, metavar="S", help="the first run's seed (random mode)")
-    explore.add_argument("--max-states", type=int, default=1_000_000, metavar="N",
-                         help="stop the exhaustive search after N states (default 1,000,000)")
-    explore.add_argument("--symbolic", action="store_true",
-                         help="exhaustive search on sets of states (decision diagrams): the same results, "
-                              "counted exactly, often faster on rich stories")
+    explore.add_argument("--max-states", type=int, default=None, metavar="N",
+                         help="stop the exhaustive search after N states (default: state by state to "
+                              "1,000,000, then node by node with no bound)")
+    how = explore.add_mutually_exclusive_group()
+    how.add_argument("--symbolic", action="store_true",
+                     help="exhaustive search breadth first on sets of states (decision diagrams): the same "
+                          "results, counted exactly, often faster on rich stories")
+    how.add_argument("--by-node", action="store_true",
+                     help="exhaustive search node by node on sets of states: for stories with billions of "
+                          "states (what a search past 1,000,000 states turns to)")
     explore.add_argument("--emit", metavar="DIR", help="write replay scripts: the shortest path to each ending, "
                          "and a script reproducing each problem")
     explore.add_argument("--format", choices=("text", "json"), default="text")

@@ -129,20 +129,10 @@ def cmd_explore(args) -> int:
             return EXIT_USAGE
         report = explore.explore_random(story, args.random, args.seed, start=start)
     else:
-        if args.max_states < 1:
+        if args.max_states is not None and args.max_states < 1:
             print("aoud-adventure explore: --max-states takes a number of at least 1", file=sys.stderr)
             return EXIT_USAGE
-        report = None
-        if args.symbolic:
-            from .symbolic import Unsupported, explore_symbolic
-
-            try:
-                report = explore_symbolic(story, args.max_states, start=start)
-            except Unsupported as err:
-                print(f"explore: --symbolic cannot search this story ({err}); searching state by state",
-                      file=sys.stderr)
-        if report is None:
-            report = explore.explore_exhaustive(story, args.max_states, start=start)
+        report = _exhaustive(args, story, start)
     emitted = _emit(args, story, directory, report) if args.emit else {}
     if args.format == "json":
         json.dump(_report_json(story, report, emitted), sys.stdout, indent=1)
@@ -153,6 +143,61 @@ def cmd_explore(args) -> int:
     return EXIT_PROBLEM if report.failed else EXIT_OK
 
 
+EXPLICIT_STATES = 1_000_000  # what the state-by-state search takes on before it hands over to the sweep
+
+
+def _exhaustive(args, story, start):
+    """The exhaustive report: state by state, else (or as asked) on sets of states."""
+    from . import bdd
+    from .symbolic import Unsupported, explore_symbolic
+
+    if args.symbolic or args.by_node:
+        try:
+            if args.by_node:
+                return _by_node(story, args.max_states, start)
+            return explore_symbolic(story, args.max_states or EXPLICIT_STATES, start=start)
+        except Unsupported as err:
+            print(f"explore: {'--by-node' if args.by_node else '--symbolic'} cannot search this story ({err}); "
+                  "searching state by state", file=sys.stderr)
+    report = explore.explore_exhaustive(story, args.max_states or EXPLICIT_STATES, start=start)
+    if report.complete or args.max_states is not None or args.symbolic or args.by_node:
+        return report
+    if not bdd.available():
+        print(f"explore: more than {EXPLICIT_STATES:,} states, and the node-by-node search needs CUDD (the dd "
+              "package's compiled module), which is not installed here; the report is of those states only",
+              file=sys.stderr)
+        return report
+    print(f"explore: more than {EXPLICIT_STATES:,} states; searching node by node on decision diagrams "
+          "(--by-node)", file=sys.stderr)
+    try:
+        return _by_node(story, None, start)
+    except Unsupported as err:
+        print(f"explore: the node-by-node search cannot take this story ({err})", file=sys.stderr)
+        return report
+
+
+def _by_node(story, max_states, start):
+    """The node-by-node search, with a progress line on stderr when it is a terminal (a long search)."""
+    from .sweep import explore_by_node
+
+    if not sys.stderr.isatty():
+        return explore_by_node(story, max_states, start=start)
+    last = [0.0]
+
+    def show(node: str, states: int, seconds: float) -> None:
+        if seconds - last[0] >= 1.0:
+            last[0] = seconds
+            sys.stderr.write(f"\r\x1b[Kexplore: {seconds:,.0f} s, node {node} ({states:,} states there)")
+            sys.stderr.flush()
+
+    try:
+        return explore_by_node(story, max_states, start=start, progress=show)
+    finally:
+        if last[0]:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
 def _explore_to(args, story, directory: str, start=None) -> int:
     if args.to not in story.nodes:
         from .conditions import _did_you_mean
@@ -160,11 +205,12 @@ def _explore_to(args, story, directory: str, start=None) -> int:
         print(f"aoud-adventure explore: --to: no node has the id {args.to!r}{_did_you_mean(args.to, story.nodes)}",
               file=sys.stderr)
         return EXIT_USAGE
-    path, searched = explore.find_path(story, args.to, max(1, args.max_states), start)
+    limit = max(1, args.max_states or EXPLICIT_STATES)
+    path, searched = explore.find_path(story, args.to, limit, start)
     if path is None:
         print(f"explore: no path to {args.to!r} found in {searched} states" +
-              (" (the search was complete: it cannot be reached)" if searched < args.max_states else
-               f" (stopped at --max-states {args.max_states})"))
+              (" (the search was complete: it cannot be reached)" if searched < limit else
+               f" (stopped at --max-states {limit})"))
         return EXIT_PROBLEM
     story_ref = None
     text = explore.script_for(story, path, story_ref, name=f"a path to {args.to}", start=start)
@@ -220,7 +266,9 @@ def _report_text(story, report, emitted: dict) -> list:
         done = "complete" if report.complete else (f"INCOMPLETE: stopped at --max-states {report.max_states}; "
                                                    "reachability below is a lower bound")
         how = ""
-        if report.method == "symbolic":
+        if report.method == "symbolic" and report.depth is None:
+            how = f" (symbolic, node by node: {report.diagram_nodes:,} diagram nodes)"
+        elif report.method == "symbolic":
             how = f" (symbolic: {report.depth} levels, {report.diagram_nodes:,} diagram nodes)"
         lines.append(f"explore: exhaustive, {report.states} states in {report.seconds:.2f} s "
                      f"({rate:,.0f} states/s), {done}{how}")

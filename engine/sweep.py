@@ -1,0 +1,296 @@
+"""The exhaustive search node by node: every reachable state, one sweep of the node graph, on sets.
+
+The breadth-first searches (explore.explore_exhaustive, symbolic.explore_symbolic) meet
+the campaign's states level by level, and its billions of states across some eighty
+levels do not fit. But the story's node graph has almost no cycles, so when the nodes are
+taken in topological order every state of a node is known before the node is left: one
+image per choice takes the whole set on (the search called saturation in model checking).
+Cycles (strongly connected groups of nodes) are iterated until nothing new arrives. The
+sets are decision diagrams (symbolic.SymbolicSearch), in CUDD when it is there.
+
+What breadth first gave for free, the depth of a state, is found afterwards and only for
+what is reported. For a target (an ending, a problem) at node j, the distances in the
+graph of the choices that some reachable state takes give a lower bound L on the length
+of any path to it; a backward search from the target, L levels deep, that only enters a
+node whose distance still fits, proves a path of length L or rules it out, then L + 1,
+and so on. The first length that works is the shortest, and the path is read off forward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from . import runtime
+from .explore import Coverage, Finding, PathStep, Report, unreachable_findings
+from .model import Story
+from .symbolic import MAX_NODES, SymbolicSearch, _find_traps, _invariants, _watched
+
+
+def _components(successors: list) -> list:
+    """Strongly connected components of a graph (node -> set of nodes), in topological order."""
+    index: dict = {}
+    low: dict = {}
+    on_stack: set = set()
+    stack: list = []
+    out: list = []
+    counter = 0
+    for root in range(len(successors)):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(successors[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(successors[w]))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    out.append(comp)
+    out.reverse()
+    return out
+
+
+def explore_by_node(story: Story, max_states: int | None = None, watch: bool = False, start=None,
+                    max_nodes: int | None = None, backend: str = "auto", progress=None) -> Report:
+    """Every reachable state, node by node in topological order; raises symbolic.Unsupported as it does.
+
+    It stops, incomplete, once it holds more than `max_states` states (None: no bound) or a
+    diagram of more than `max_nodes` nodes. `progress(node id, states there, seconds)` is
+    called after each node.
+    """
+    started = time.perf_counter()
+    s = SymbolicSearch(story, backend)
+    D, C = s.D, s.C
+    if max_nodes is None:
+        max_nodes = MAX_NODES[s.backend]
+    nodes = story.nodes
+    given = start
+    first = runtime.start(story, 0) if start is None else start
+    begin = s.index[first.node]
+    start_set = s.start_set(first)
+    n = len(s.node_ids)
+    graph = [set() for _ in range(n)]
+    for i, edges in enumerate(s.edges):
+        for edge in edges:
+            for _, exits in edge.parts:
+                for _, _, j, _ in exits:
+                    graph[i].add(j)
+    order = _components(graph)
+    rank = {i: r for r, comp in enumerate(order) for i in comp}
+    reached = {begin: start_set}
+    taken: list = [set() for _ in range(n)]  # node -> nodes that some reachable state goes to
+    offered_seen: set = set()
+    softlocks: dict = {}  # node index -> its states that offer nothing
+    errors: dict = {}  # (node index, choice) -> the states where no outcome can be drawn
+    complete = True
+    total = 0
+    for comp in order:
+        if not complete:
+            break
+        members = set(comp)
+        done: dict = {}  # node index -> the part of its set already sent on
+        todo = [i for i in comp if i in reached]
+        while todo:
+            i = todo.pop()
+            states = reached[i]
+            new = D.minus(states, done[i]) if i in done else states
+            done[i] = states
+            node = nodes[s.node_ids[i]]
+            if not new:
+                continue
+            if node.ending is None:
+                conds, any_offered = s.choice_conds[i]
+                for choice, c in zip(node.choices, conds):
+                    if (node.id, choice.key) not in offered_seen and D.restrict(new, c, C):
+                        offered_seen.add((node.id, choice.key))
+                    if choice.outcomes:
+                        bad = D.restrict(new, s.undrawable[id(choice)], C)
+                        if bad:
+                            errors[(i, choice)] = D.union(errors.get((i, choice), 0), bad)
+                stuck = D.restrict(new, C.negate(any_offered), C)
+                if stuck:
+                    softlocks[i] = D.union(softlocks.get(i, 0), stuck)
+                for edge in s.edges[i]:
+                    out: dict = {}
+                    s.successors(edge, new, out)
+                    for j, found in out.items():
+                        taken[i].add(j)
+                        old = reached.get(j, 0)
+                        grown = D.union(old, found)
+                        if D.minus(grown, old):
+                            reached[j] = grown
+                            if j in members and j not in todo:
+                                todo.append(j)
+            if progress is not None:
+                progress(node.id, D.count(reached[i]), time.perf_counter() - started)
+            if len(D) > max_nodes:
+                complete = False
+                break
+        total += sum(D.count(reached[i]) for i in comp if i in reached)
+        if max_states is not None and total > max_states and comp is not order[-1]:
+            complete = False
+    # Distances in the graph of the moves that reachable states make: lower bounds on path lengths.
+    dist = {begin: 0}
+    queue = deque([begin])
+    while queue:
+        i = queue.popleft()
+        for j in sorted(taken[i]):
+            if j not in dist:
+                dist[j] = dist[i] + 1
+                queue.append(j)
+    incoming: dict = {j: [] for j in range(n)}
+    for edges in s.edges:
+        for edge in edges:
+            for part, (_, exits) in enumerate(edge.parts):
+                for exit, (_, _, j, _) in enumerate(exits):
+                    incoming[j].append((edge, part, exit))
+
+    def shortest(j: int, target) -> tuple:
+        """A shortest path from the start to a state of `target` (reachable states at node index j)."""
+        bound = dist[j]
+        while True:
+            layers = [{j: target}]
+            for k in range(1, bound + 1):
+                layer: dict = {}
+                for here, states in layers[-1].items():
+                    for edge, part, exit in incoming[here]:
+                        p = s.index[edge.node]
+                        if dist.get(p, bound + 1) > bound - k or p not in reached:
+                            continue
+                        pre = D.meet(s.predecessors(edge, part, exit, states), reached[p])
+                        if pre:
+                            layer[p] = D.union(layer.get(p, 0), pre)
+                layers.append(layer)
+                if not layer:
+                    break
+            if len(layers) == bound + 1 and begin in layers[bound] and D.meet(layers[bound][begin], start_set):
+                return _read_forward(s, start_set, begin, layers)
+            bound += 1
+
+    findings: list = []
+    for i, bad in sorted(softlocks.items(), key=lambda kv: rank[kv[0]]):
+        node = nodes[s.node_ids[i]]
+        findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} in a reachable "
+                                "state, and it is not an ending", node.where, shortest(i, bad)))
+    for (i, choice), bad in sorted(errors.items(), key=lambda kv: rank[kv[0][0]]):
+        findings.append(Finding("runtime-error", "error", "every outcome of this random choice is ruled out by its "
+                                "condition", choice.where, shortest(i, bad) + (PathStep(choice.key),)))
+
+    def path_to(i, states, _depth):
+        return shortest(i, states)
+
+    def first_depth(i, _states):
+        return rank[i]
+
+    findings.extend(_invariants(s, reached, path_to, first_depth))
+    coverage = Coverage()
+    coverage.choices = offered_seen
+    coverage.nodes = {s.node_ids[j] for j in reached}
+    ending_nodes = []
+    for j, states in reached.items():
+        node = nodes[s.node_ids[j]]
+        if node.ending is not None:
+            coverage.endings[node.ending.id] += D.count(states)
+            ending_nodes.append(j)
+    report = Report("exhaustive", coverage, findings, 0.0, states=sum(D.count(r) for r in reached.values()),
+                    complete=complete, max_states=max_states, start=given, method="symbolic",
+                    depth=None, diagram_nodes=len(D))
+    paths = {nodes[s.node_ids[j]].ending.id: shortest(j, reached[j]) for j in ending_nodes}
+    report.ending_paths = dict(sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[0])))
+    if watch:
+        report.conditions = _watched(s, reached)
+    if complete:
+        _find_traps(s, reached, path_to, first_depth, findings, _settled(s, order, reached, taken, softlocks, errors))
+        if given is None:
+            findings.extend(unreachable_findings(story, coverage))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softlocks: dict, errors: dict) -> set:
+    """Nodes from every state of which an ending can be reached, mostly known without a preimage.
+
+    Outside a cycle, a node's states all offer a choice (no soft-lock) and every outcome
+    can be drawn (no runtime error), so each state goes on to some node it was seen going
+    to; if every such node is settled or an ending, so is this one. A cycle whose ways out
+    are all settled gets a small backward fixpoint of its own. What is left (upstream of a
+    soft-lock, an error or a cycle that can hold a state forever) is for the full fixpoint.
+    """
+    D = s.D
+    nodes = s.story.nodes
+    stuck = set(softlocks) | {i for i, _ in errors}
+
+    def done(j: int) -> bool:
+        return j in settled or nodes[s.node_ids[j]].ending is not None
+
+    settled: set = set()
+    for comp in reversed(order):
+        members = [i for i in comp if i in reached and nodes[s.node_ids[i]].ending is None]
+        if not members or any(i in stuck for i in members):
+            continue
+        inside = set(members)
+        if any(not done(j) for i in members for j in taken[i] if j not in inside):
+            continue
+        if len(comp) == 1 and comp[0] not in taken[comp[0]]:
+            settled.add(comp[0])
+            continue
+        good = {i: 0 for i in members}
+        changed = True
+        while changed:
+            changed = False
+            for i in members:
+                acc = good[i]
+                for edge in s.edges[i]:
+                    for part, (_, exits) in enumerate(edge.parts):
+                        for exit, (_, _, j, _) in enumerate(exits):
+                            target = good.get(j) if j in inside else reached.get(j) if done(j) else 0
+                            if target:
+                                acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
+                if D.minus(acc, good[i]):
+                    good[i] = acc
+                    changed = True
+        if not any(D.minus(reached[i], good[i]) for i in members):
+            settled.update(members)
+    return settled
+
+
+def _read_forward(s: SymbolicSearch, start_set, begin: int, layers: list) -> tuple:
+    """The steps from the start through `layers` (layers[k]: node -> states k steps from the target)."""
+    D = s.D
+    here, i, steps = D.point(D.pick(start_set)), begin, []
+    for k in range(len(layers) - 1, 0, -1):
+        ahead = layers[k - 1]
+        for edge in s.edges[i]:
+            out: dict = {}
+            s.successors(edge, here, out)  # one state goes one way by one choice and outcome
+            hit = next((D.meet(found, ahead[j]) for j, found in out.items() if j in ahead), 0)
+            if hit:
+                steps.append(edge.step)
+                i = next(j for j, found in out.items() if j in ahead)
+                here = D.point(D.pick(hit))
+                break
+        else:  # cannot happen: the layers were built from these same steps, backwards
+            raise AssertionError(f"no way on from {s.node_ids[i]!r} at {k} steps from the target")
+    return tuple(steps)

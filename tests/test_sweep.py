@@ -1,0 +1,133 @@
+"""The node-by-node exhaustive search: the same results as the breadth-first searches, and the hand-over."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import bdd, commands, explore
+from engine.cli import main
+from engine.loader import load
+from engine.preset import preset_state
+from engine.replay import parse_script, run_script
+from engine.sweep import _components, explore_by_node
+
+from conftest import write_story
+from test_explore import CLEAN, COUNTING, PLANTED
+from test_symbolic import BACKENDS, RICH, _summary
+
+# The graph's distances say `win` is two choices away (start -> hall -> win), but only a
+# state that went round by the cellar holds the lamp the hall asks for: the shortest path
+# has three, and the search must raise its lower bound to find it.
+DETOUR = """\
+title: Detour
+start: start
+flags:
+  lamp: {}
+nodes:
+  start:
+    text: Start.
+    choices:
+      - {id: hall, text: Hall, goto: hall}
+      - {id: cellar, text: Cellar, do: [{set: lamp}], goto: cellar}
+  cellar:
+    text: Cellar.
+    choices:
+      - {id: up, text: Up, goto: hall}
+  hall:
+    text: Hall.
+    choices:
+      - {id: win, text: Win, if: lamp, goto: win}
+      - {id: give-up, text: Give up, goto: lost}
+  win:
+    text: Win.
+    ending: {title: Win}
+  lost:
+    text: Lost.
+    ending: {title: Lost}
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("source", [CLEAN, PLANTED, COUNTING, RICH, DETOUR],
+                         ids=["clean", "planted", "counting", "rich", "detour"])
+def test_the_same_states_findings_coverage_and_path_lengths_as_the_explicit_search(tmp_path, source, backend):
+    story = load(write_story(tmp_path, {"story.yaml": source}))
+    explicit = explore.explore_exhaustive(story, 100_000, watch=True)
+    swept = explore_by_node(story, None, watch=True, backend=backend)
+    assert explicit.complete and swept.complete and swept.method == "symbolic"
+    assert _summary(swept) == _summary(explicit)
+
+
+def test_a_shortest_path_longer_than_the_graph_distance(tmp_path):
+    story = load(write_story(tmp_path, {"story.yaml": DETOUR}))
+    report = explore_by_node(story, None)
+    assert [step.choice for step in report.ending_paths["win"]] == ["cellar", "up", "win"]
+    assert [step.choice for step in report.ending_paths["lost"]] == ["hall", "give-up"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("node, options", [
+    ("storm.enter", dict(items=["rope", "phone", "extinguisher"], fates={"su-hyeok": "in-group", "dae-su": "in-group"},
+                         counters={"time": 130}, infection={"joon-yeong": 2})),
+    ("gym.enter", {}),
+], ids=["storm", "gym"])
+def test_campaign_scenes_from_preset_states_match_the_explicit_search(backend, node, options):
+    campaign = load(Path(__file__).resolve().parent.parent / "story")
+    start = preset_state(campaign, node, 0, **options)
+    explicit = explore.explore_exhaustive(campaign, 100_000, start=start, watch=True)
+    swept = explore_by_node(campaign, None, start=start, watch=True, backend=backend)
+    assert explicit.complete and explicit.ending_paths
+    assert _summary(swept) == _summary(explicit)
+
+
+def test_emitted_scripts_replay_and_the_planted_problems_are_found(tmp_path, capsys):
+    directory = write_story(tmp_path, {"story.yaml": PLANTED})
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--exhaustive", "--by-node", "--emit", str(emit)]) == 1
+    out = capsys.readouterr().out
+    assert "node by node" in out and "complete" in out
+    for kind in ("[soft-lock]", "[trap]", "[unreachable-ending]"):
+        assert kind in out
+    story = load(directory)
+    scripts = sorted(emit.iterdir())
+    assert scripts
+    for path in scripts:
+        result = run_script(parse_script(path), story)
+        assert result.passed, result.message
+
+
+def test_past_the_explicit_bound_the_search_goes_on_node_by_node(tmp_path, capsys, monkeypatch):
+    directory = write_story(tmp_path, {"story.yaml": RICH})
+    explicit = explore.explore_exhaustive(load(directory), 100_000)
+    monkeypatch.setattr(commands, "EXPLICIT_STATES", 5)
+    emit = tmp_path / "emitted"
+    assert main(["explore", str(directory), "--exhaustive", "--emit", str(emit), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    if bdd.available():
+        assert "searching node by node" in captured.err
+        assert data["complete"] is True and data["method"] == "symbolic" and data["states"] == explicit.states
+        assert data["shortest_paths"] == {eid: len(p) for eid, p in explicit.ending_paths.items()}
+        assert main(["replay", *map(str, sorted(emit.iterdir()))]) == 0
+    else:
+        assert "needs CUDD" in captured.err and data["complete"] is False
+
+
+def test_a_given_max_states_is_a_hard_bound(tmp_path, capsys, monkeypatch):
+    directory = write_story(tmp_path, {"story.yaml": RICH})
+    monkeypatch.setattr(commands, "EXPLICIT_STATES", 5)
+    assert main(["explore", str(directory), "--exhaustive", "--max-states", "5", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["complete"] is False and data["states"] == 5 and "node by node" not in captured.err
+    assert main(["explore", str(directory), "--exhaustive", "--by-node", "--max-states", "5", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["complete"] is False and data["states"] > 5
+    assert not any(f["kind"].startswith("unreachable") for f in data["findings"])
+
+
+def test_components_come_in_topological_order_with_cycles_together():
+    # 0 -> 1 -> 2 -> 1 (a cycle), 2 -> 3, 0 -> 3
+    order = _components([{1, 3}, {2}, {1, 3}, set()])
+    assert [sorted(comp) for comp in order] == [[0], [1, 2], [3]]
