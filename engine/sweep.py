@@ -26,6 +26,8 @@ from .explore import Coverage, Finding, PathStep, Report, unreachable_findings
 from .model import Story
 from .symbolic import MAX_NODES, SymbolicSearch, _find_traps, _invariants, _watched
 
+MAX_DETOUR = 100_000  # choices beyond the graph distance: a reachable state is always found far sooner
+
 
 def _components(successors: list) -> list:
     """Strongly connected components of a graph (node -> set of nodes), in topological order."""
@@ -170,7 +172,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
     def shortest(j: int, target) -> tuple:
         """A shortest path from the start to a state of `target` (reachable states at node index j)."""
         bound = dist[j]
-        while True:
+        while bound <= dist[j] + MAX_DETOUR:
             layers = [{j: target}]
             for k in range(1, bound + 1):
                 layer: dict = {}
@@ -188,6 +190,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
             if len(layers) == bound + 1 and begin in layers[bound] and D.meet(layers[bound][begin], start_set):
                 return _read_forward(s, start_set, begin, layers)
             bound += 1
+        raise AssertionError(f"no path to a reachable state at {s.node_ids[j]!r}")  # cannot happen
 
     findings: list = []
     for i, bad in sorted(softlocks.items(), key=lambda kv: rank[kv[0]]):

@@ -369,8 +369,11 @@ class SymbolicSearch:
 
 
 def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = False, start=None,
-                     max_nodes: int | None = None, backend: str = "auto") -> Report:
+                     max_nodes: int | None = None, backend: str = "python") -> Report:
     """Every reachable state, breadth first, on sets; raises Unsupported for a story it cannot take.
+
+    Level by level, the sets are many and small, where the Python diagrams were measured
+    faster than CUDD (12.5 s against 21 s to 1,352,896 campaign states), hence the default.
 
     It stops, incomplete, after the first level at which it has more than `max_states`
     states, or a diagram of more than `max_nodes` nodes.
