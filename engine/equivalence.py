@@ -14,6 +14,7 @@ state where only `noise >= 7` is ever asked again and no step adds more than 2 b
 
 from __future__ import annotations
 
+from . import effects as effect_code
 from .conditions import Names, compile_tree
 from .model import Story
 from .state import GameState
@@ -63,45 +64,28 @@ def value_classes(story: Story, live: dict) -> list:
 
 
 def _edges(story: Story, needed: set) -> dict:
-    """Node id -> [(target, function of the bits before the step to the bits there)], redirects included."""
-    machine = story.machine
-    layout = story.layout
+    """Node id -> [(target, the effects of the step there, in order)], redirects included.
 
-    def ticked(fn):
-        tick, running = machine.tick, layout.running
-        if fn is None:
-            return lambda b: tick(b) if b & running else b
-        return lambda b: fn(tick(b) if b & running else b)
-
-    def then(first, *fns):
-        fns = tuple(f for f in fns if f is not None)
-
-        def run(b):
-            b = first(b)
-            for f in fns:
-                b = f(b)
-            return b
-
-        return run
-
+    The tick is left out: it moves infection clocks only, and the classes are of counters.
+    """
+    nodes = story.nodes
+    turn_at = story.infection.on_player_turned
     out: dict = {}
     for node_id in needed:
-        node = story.nodes[node_id]
+        node = nodes[node_id]
         rows = []
         if node.ending is None:
             for choice in node.choices:
-                owners = [choice] if choice.goto is not None else list(choice.outcomes)
-                for owner in owners:
-                    target, fn = machine.edge[id(owner)]
-                    step = ticked(fn)
+                owners = [(choice, choice.goto)] if choice.goto is not None else [(o, o.goto) for o in choice.outcomes]
+                for owner, target in owners:
+                    step = choice.effects + (owner.effects if owner is not choice else ()) + nodes[target].effects
                     rows.append((target, step))
-                    if story.nodes[target].ending is not None:
+                    if nodes[target].ending is not None:
                         continue
-                    if machine.turn_at is not None:
-                        rows.append((machine.turn_at, then(step, machine.entry.get(machine.turn_at))))
+                    if turn_at is not None:
+                        rows.append((turn_at, step + nodes[turn_at].effects))
                     for trigger in story.triggers:
-                        rows.append((trigger.goto, then(step, machine.run.get(id(trigger)),
-                                                         machine.entry.get(trigger.goto))))
+                        rows.append((trigger.goto, step + trigger.effects + nodes[trigger.goto].effects))
         out[node.id] = rows
     return out
 
@@ -175,11 +159,24 @@ def _classes(story, layout, names, name, mask, values, live, edges, atoms, order
         signature_of_atoms[n] = [tuple(t(GameState(n, rest | v, 0, 0, layout)) for t in tests) for v in values]
     moves: dict = {}  # node -> [(target, (value index after the step, by value index before))], no repeats
     preds: dict = {n: set() for n in live_at}
+    identity = tuple(range(count))
+    tables: dict = {(): identity}  # the effects on this counter -> their table
     for n in live_at:
         rows = set()
         for target, step in edges[n]:
             if target in live_at:
-                rows.add((target, tuple(position.get(step(rest | v) & mask, 0) for v in values)))
+                mine = tuple(e for e in step if e.target == name)  # no other effect changes this counter
+                table = tables.get(mine)
+                if table is None:
+                    fns = [effect_code._compile(story, layout, e) for e in mine]
+                    after = []
+                    for v in values:
+                        b = rest | v
+                        for fn in fns:
+                            b = fn(b)
+                        after.append(position.get(b & mask, 0))
+                    table = tables[mine] = tuple(after)
+                rows.add((target, table))
                 preds[target].add(n)
         moves[n] = sorted(rows)
     cls = {n: [0] * count for n in live_at}
