@@ -4,6 +4,7 @@ Run by hand, from the project's root, in the venv the README sets up:
 
     .venv/bin/python bench/run.py            # about two minutes
     .venv/bin/python bench/run.py --quick    # fewer repeats
+    .venv/bin/python bench/run.py --whole-campaign   # adds the complete search of the campaign (many minutes)
 
 Every figure is the median of several runs; its floor is measured in the same run on the
 same machine, and the ratio is figure / floor (lower is better for times, higher for rates).
@@ -12,6 +13,7 @@ same machine, and the ratio is figure / floor (lower is better for times, higher
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pty
 import random
@@ -128,6 +130,22 @@ def exhaustive_symbolic(story, max_states: int) -> tuple:
     return report.states, plain.states / plain.seconds, peak / max(1, report.states), report.complete, plain.depth
 
 
+def whole_campaign(work: Path) -> tuple:
+    """(states, seconds, peak RSS in MiB) of `explore --exhaustive --by-node` on the campaign, in a child."""
+    out = work / "whole.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    with open(out, "w") as sink:
+        proc = subprocess.Popen(GAME + ["explore", "--exhaustive", "--by-node", "--format", "json"], stdout=sink,
+                                stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    report = json.loads(out.read_text())
+    if not report["complete"]:
+        raise SystemExit("bench: the node-by-node search of the campaign did not complete")
+    return report["states"], seconds, usage.ru_maxrss / 1024
+
+
 def row(name: str, value: float, unit: str, floor: float, floor_name: str, better: str = "lower") -> str:
     ratio = value / floor if floor else float("nan")
     return f"| {name} | {value:,.3f} {unit} | {floor:,.3f} {unit} ({floor_name}) | {ratio:.2f}x ({better} is better) |"
@@ -136,6 +154,8 @@ def row(name: str, value: float, unit: str, floor: float, floor_name: str, bette
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller runs")
+    parser.add_argument("--whole-campaign", action="store_true",
+                        help="also search the campaign exhaustively to the end, node by node (many minutes)")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
     work = Path(tempfile.mkdtemp(prefix="aoud-bench-"))
@@ -206,6 +226,15 @@ def main() -> int:
                         f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
             rows.append(f"| memory per explored state, symbolic, campaign ({states:,} states) | {per_state:,.0f} bytes | "
                         f"200 bytes (target) | {per_state / 200:.2f}x (lower is better) |")
+
+        if args.whole_campaign:
+            states, seconds, rss = whole_campaign(work)
+            rows.append(f"| exhaustive search, node by node, the whole campaign ({states:,} states, complete) | "
+                        f"{states / seconds:,.0f} states/s ({seconds:,.0f} s) | 100,000 states/s (target) | "
+                        f"{states / seconds / 100_000:,.0f}x (higher is better) |")
+            rows.append(f"| memory per explored state, node by node, the whole campaign | {rss * 2**20 / states:.3f} bytes "
+                        f"({rss:,.0f} MiB peak) | 200 bytes (target) | {rss * 2**20 / states / 200:.4f}x "
+                        "(lower is better) |")
 
         print(f"aoud-adventure benchmark, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, "
               f"{os.cpu_count()} cores")
