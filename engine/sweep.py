@@ -170,9 +170,19 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
                     incoming[j].append((edge, part, exit))
 
     def shortest(j: int, target) -> tuple:
-        """A shortest path from the start to a state of `target` (reachable states at node index j)."""
-        bound = dist[j]
-        while bound <= dist[j] + MAX_DETOUR:
+        """A shortest path from the start to a state of `target` (reachable states at node index j).
+
+        With a bound B on the length, the backward search enters a node k steps from the
+        target only if its distance from the start is at most B - k, and the first layer
+        that holds the start state gives the shortest length, once B is at least that long
+        (a shortest path keeps to the bound all along). B starts at the graph distance and
+        grows by doubling slack, so a long detour costs a few rounds, not one per choice.
+        """
+        if j == begin and D.meet(target, start_set):
+            return ()
+        slack = 0
+        while slack <= MAX_DETOUR:
+            bound = dist[j] + slack
             layers = [{j: target}]
             for k in range(1, bound + 1):
                 layer: dict = {}
@@ -185,11 +195,11 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
                         if pre:
                             layer[p] = D.union(layer.get(p, 0), pre)
                 layers.append(layer)
+                if begin in layer and D.meet(layer[begin], start_set):
+                    return _read_forward(s, start_set, begin, layers)
                 if not layer:
                     break
-            if len(layers) == bound + 1 and begin in layers[bound] and D.meet(layers[bound][begin], start_set):
-                return _read_forward(s, start_set, begin, layers)
-            bound += 1
+            slack = 2 * slack + 1
         raise AssertionError(f"no path to a reachable state at {s.node_ids[j]!r}")  # cannot happen
 
     findings: list = []

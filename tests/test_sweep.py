@@ -48,9 +48,27 @@ nodes:
 """
 
 
+# The same with a longer way round, the shortest through a random outcome: two choices more
+# than the graph distance, so the bound must grow past its first round of slack.
+LONG_DETOUR = DETOUR.replace("""      - {id: up, text: Up, goto: hall}""", """      - {id: down, text: Down, goto: vault}
+      - id: crawl
+        text: Crawl
+        random:
+          - {weight: 1, goto: landing}
+          - {weight: 3, goto: vault}
+  vault:
+    text: Vault.
+    choices:
+      - {id: stairs, text: Stairs, goto: landing}
+  landing:
+    text: Landing.
+    choices:
+      - {id: up, text: Up, goto: hall}""")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("source", [CLEAN, PLANTED, COUNTING, RICH, DETOUR],
-                         ids=["clean", "planted", "counting", "rich", "detour"])
+@pytest.mark.parametrize("source", [CLEAN, PLANTED, COUNTING, RICH, DETOUR, LONG_DETOUR],
+                         ids=["clean", "planted", "counting", "rich", "detour", "long-detour"])
 def test_the_same_states_findings_coverage_and_path_lengths_as_the_explicit_search(tmp_path, source, backend):
     story = load(write_story(tmp_path, {"story.yaml": source}))
     explicit = explore.explore_exhaustive(story, 100_000, watch=True)
@@ -64,6 +82,11 @@ def test_a_shortest_path_longer_than_the_graph_distance(tmp_path):
     report = explore_by_node(story, None)
     assert [step.choice for step in report.ending_paths["win"]] == ["cellar", "up", "win"]
     assert [step.choice for step in report.ending_paths["lost"]] == ["hall", "give-up"]
+    story = load(write_story(tmp_path / "long", {"story.yaml": LONG_DETOUR}))
+    report = explore_by_node(story, None)
+    assert [(step.choice, step.outcome) for step in report.ending_paths["win"]] == [
+        ("cellar", None), ("crawl", 1), ("up", None), ("win", None)]
+    assert len(explore.explore_exhaustive(story, 1000).ending_paths["win"]) == 4
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
