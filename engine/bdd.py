@@ -35,10 +35,10 @@ class _Step:
 class BinarySets:
     """Sets of assignments to the story's variables, and conditions on them, in one CUDD manager."""
 
-    def __init__(self, sizes, memory: int = 0):
+    def __init__(self, sizes):
         self.sizes = tuple(sizes)
         self.depth = len(self.sizes)
-        self.bdd = bdd = _cudd.BDD(memory_estimate=memory) if memory else _cudd.BDD()
+        self.bdd = bdd = _cudd.BDD()
         bdd.configure(reordering=False)
         self.x: list = []  # variable -> its bit names, the most significant first
         self.y: list = []  # the primed twins, each declared just after its bit

@@ -173,7 +173,10 @@ def _exhaustive(args, story, start):
         return _by_node(story, None, start)
     except Unsupported as err:
         print(f"explore: the node-by-node search cannot take this story ({err})", file=sys.stderr)
-        return report
+    except (MemoryError, RuntimeError) as err:  # CUDD out of memory: keep the report of the first states
+        print(f"explore: the node-by-node search ran out of memory ({err}); the report is of the first "
+              f"{EXPLICIT_STATES:,} states only", file=sys.stderr)
+    return report
 
 
 def _by_node(story, max_states, start):
