@@ -154,6 +154,7 @@ class SymbolicSearch:
         self.start_values = self.vars.values(layout.start_bits)
         self._cond_memo: dict = {}
         self._whole: dict = {}  # (edge, part) -> the maps of its step and projection together
+        self._fused: dict = {}  # (edge, part) -> its exits with conditions before the step (CUDD)
         self._tick = self._tick_tables()
         self.projections = [self._projection(i) for i in range(len(self.node_ids))]
         self.edges = [self._edges_of(story.nodes[n]) for n in self.node_ids]
@@ -324,11 +325,39 @@ class SymbolicSearch:
 
     # -- one step, both ways -----------------------------------------------------------------
 
+    def _fused_exits(self, edge: _Edge, part: int) -> tuple:
+        """Per exit: (its condition read before the step, or None for the rest; the whole step's maps; node)."""
+        key = (id(edge), part)
+        found = self._fused.get(key)
+        if found is None:
+            exits = []
+            for post, _, j, tables in edge.parts[part][1]:
+                before = None if post is None else self.D.preimage(post, edge.base)
+                exits.append((before, self._maps(self._compose(tables, self.projections[j])), j))
+            found = self._fused[key] = tuple(exits)
+        return found
+
     def successors(self, edge: _Edge, states: int, out: dict) -> None:
         """Add to out (node index -> set) where `states` (at edge's node) go by `edge`."""
         D, C = self.D, self.C
         moved = D.restrict(states, edge.guard, C)
         if not moved:
+            return
+        if self.backend == "cudd":
+            # Conditions are sets here: each exit's condition on the state after the step is
+            # read back onto the state before it, and each exit is one image, not two.
+            for k, (before, _) in enumerate(edge.parts):
+                rest = D.meet(moved, before)
+                for post, whole, j in self._fused_exits(edge, k) if rest else ():
+                    if post is None:
+                        taken, rest = rest, 0
+                    else:
+                        taken, rest = D.meet(rest, post), D.minus(rest, post)
+                    if taken:
+                        found = D.image(taken, whole)
+                        out[j] = D.union(out[j], found) if j in out else found
+                    if not rest:
+                        break
             return
         for before, exits in edge.parts:
             part = D.restrict(moved, before, C)
