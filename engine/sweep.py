@@ -11,9 +11,9 @@ sets are decision diagrams (symbolic.SymbolicSearch), in CUDD when it is there.
 What breadth first gave for free, the depth of a state, is found afterwards and only for
 what is reported. For a target (an ending, a problem) at node j, the distances in the
 graph of the choices that some reachable state takes give a lower bound L on the length
-of any path to it; a backward search from the target, L levels deep, that only enters a
-node whose distance still fits, proves a path of length L or rules it out, then L + 1,
-and so on. The first length that works is the shortest, and the path is read off forward.
+of any path to it; a breadth-first search from the start, bounded by L, that keeps a state
+only at a node whose distance to j still fits, either meets the target (at the shortest
+length) or rules L out, and the bound grows. The path is read back level by level.
 """
 
 from __future__ import annotations
@@ -153,15 +153,6 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
         total += sum(D.count(reached[i]) for i in comp if i in reached)
         if max_states is not None and total > max_states and comp is not order[-1]:
             complete = False
-    # Distances in the graph of the moves that reachable states make: lower bounds on path lengths.
-    dist = {begin: 0}
-    queue = deque([begin])
-    while queue:
-        i = queue.popleft()
-        for j in sorted(taken[i]):
-            if j not in dist:
-                dist[j] = dist[i] + 1
-                queue.append(j)
     incoming: dict = {j: [] for j in range(n)}
     for edges in s.edges:
         for edge in edges:
@@ -169,34 +160,61 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
                 for exit, (_, _, j, _) in enumerate(exits):
                     incoming[j].append((edge, part, exit))
 
+    back: list = [set() for _ in range(n)]
+    for i in range(n):
+        for j in taken[i]:
+            back[j].add(i)
+    # Distances in the graph of the moves that reachable states make: lower bounds on path lengths.
+    to_node: dict = {}  # node index -> {node index: graph distance to it over the moves taken}
+
+    def distances_to(j: int) -> dict:
+        found = to_node.get(j)
+        if found is None:
+            found = to_node[j] = {j: 0}
+            queue = deque([j])
+            while queue:
+                q = queue.popleft()
+                for p in sorted(back[q]):
+                    if p not in found:
+                        found[p] = found[q] + 1
+                        queue.append(p)
+        return found
+
     def shortest(j: int, target) -> tuple:
         """A shortest path from the start to a state of `target` (reachable states at node index j).
 
-        With a bound B on the length, the backward search enters a node k steps from the
-        target only if its distance from the start is at most B - k, and the first layer
-        that holds the start state gives the shortest length, once B is at least that long
-        (a shortest path keeps to the bound all along). B starts at the graph distance and
-        grows by doubling slack, so a long detour costs a few rounds, not one per choice.
+        Breadth first from the start, as the other searches, but with a bound B on the
+        length: a state k choices out is kept only at a node whose graph distance to j is
+        at most B - k. A shortest path keeps to that all along, so once B is at least its
+        length, the first level that meets the target gives it. B starts at the graph
+        distance and grows by doubling slack, so a long detour costs a few rounds.
         """
         if j == begin and D.meet(target, start_set):
             return ()
+        near = distances_to(j)
         slack = 0
         while slack <= MAX_DETOUR:
-            bound = dist[j] + slack
-            layers = [{j: target}]
+            bound = near[begin] + slack
+            layers = [{begin: start_set}]
+            seen = {begin: start_set}
             for k in range(1, bound + 1):
                 layer: dict = {}
-                for here, states in layers[-1].items():
-                    for edge, part, exit in incoming[here]:
-                        p = s.index[edge.node]
-                        if dist.get(p, bound + 1) > bound - k or p not in reached:
-                            continue
-                        pre = D.meet(s.predecessors(edge, part, exit, states), reached[p])
-                        if pre:
-                            layer[p] = D.union(layer.get(p, 0), pre)
+                for i, states in layers[-1].items():
+                    for edge in s.edges[i]:
+                        out: dict = {}
+                        s.successors(edge, states, out)
+                        for q, found in out.items():
+                            if near.get(q, bound + 1) > bound - k:
+                                continue
+                            new = D.minus(found, seen.get(q, 0))
+                            if new:
+                                layer[q] = D.union(layer.get(q, 0), new)
+                for q, new in layer.items():
+                    seen[q] = D.union(seen.get(q, 0), new)
                 layers.append(layer)
-                if begin in layer and D.meet(layer[begin], start_set):
-                    return _read_forward(s, start_set, begin, layers)
+                hit = D.meet(layer[j], target) if j in layer else 0
+                if hit:
+                    return _read_back(s, incoming, layers, j, hit)
                 if not layer:
                     break
             slack = 2 * slack + 1
@@ -289,21 +307,21 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softloc
     return settled
 
 
-def _read_forward(s: SymbolicSearch, start_set, begin: int, layers: list) -> tuple:
-    """The steps from the start through `layers` (layers[k]: node -> states k steps from the target)."""
+def _read_back(s: SymbolicSearch, incoming: dict, layers: list, j: int, hit) -> tuple:
+    """The steps to a state of `hit` (at node index j, level len(layers) - 1), walking the levels back."""
     D = s.D
-    here, i, steps = D.point(D.pick(start_set)), begin, []
-    for k in range(len(layers) - 1, 0, -1):
-        ahead = layers[k - 1]
-        for edge in s.edges[i]:
-            out: dict = {}
-            s.successors(edge, here, out)  # one state goes one way by one choice and outcome
-            hit = next((D.meet(found, ahead[j]) for j, found in out.items() if j in ahead), 0)
-            if hit:
+    here, steps = D.point(D.pick(hit)), []
+    for d in range(len(layers) - 1, 0, -1):
+        earlier = layers[d - 1]
+        for edge, part, exit in incoming[j]:
+            p = s.index[edge.node]
+            if p not in earlier:
+                continue
+            pre = D.meet(s.predecessors(edge, part, exit, here), earlier[p])
+            if pre:
                 steps.append(edge.step)
-                i = next(j for j, found in out.items() if j in ahead)
-                here = D.point(D.pick(hit))
+                here, j = D.point(D.pick(pre)), p
                 break
-        else:  # cannot happen: the layers were built from these same steps, backwards
-            raise AssertionError(f"no way on from {s.node_ids[i]!r} at {k} steps from the target")
-    return tuple(steps)
+        else:  # cannot happen: each state of a level came from the level before
+            raise AssertionError(f"no way back from level {d}")
+    return tuple(reversed(steps))
