@@ -266,8 +266,11 @@ def _report_text(story, report, emitted: dict) -> list:
                      f"{report.seconds:.2f} s ({rate:,.0f} choices/s)")
     else:
         rate = report.states / report.seconds if report.seconds else 0
-        done = "complete" if report.complete else (f"INCOMPLETE: stopped at --max-states {report.max_states}; "
-                                                   "reachability below is a lower bound")
+        if report.stopped_by == "memory":
+            why = f"the diagrams' memory bound ({report.diagram_nodes:,} nodes)"
+        else:
+            why = f"--max-states {report.max_states}"
+        done = "complete" if report.complete else f"INCOMPLETE: stopped at {why}; reachability below is a lower bound"
         how = ""
         if report.method == "symbolic" and report.depth is None:
             how = f" (symbolic, node by node: {report.diagram_nodes:,} diagram nodes)"

@@ -98,6 +98,7 @@ class Report:
     method: str = "explicit"  # exhaustive: state by state, or "symbolic" (engine/symbolic.py)
     depth: int = 0  # symbolic: the levels searched (the longest of the shortest paths to a state)
     diagram_nodes: int = 0  # symbolic: the decision diagram's nodes at the end
+    stopped_by: str = ""  # an incomplete exhaustive search: "max-states", or "memory" (the diagrams' bound)
 
     @property
     def failed(self) -> bool:

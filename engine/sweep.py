@@ -106,7 +106,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
     offered_seen: set = set()
     softlocks: dict = {}  # node index -> its states that offer nothing
     errors: dict = {}  # (node index, choice) -> the states where no outcome can be drawn
-    complete = True
+    complete, stopped_by = True, ""
     total = 0
     for comp in order:
         if not complete:
@@ -148,11 +148,11 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
             if progress is not None:
                 progress(node.id, D.count(reached[i]), time.perf_counter() - started)
             if len(D) > max_nodes:
-                complete = False
+                complete, stopped_by = False, "memory"
                 break
         total += sum(D.count(reached[i]) for i in comp if i in reached)
         if max_states is not None and total > max_states and comp is not order[-1]:
-            complete = False
+            complete, stopped_by = False, "max-states"
     incoming: dict = {j: [] for j in range(n)}
     for edges in s.edges:
         for edge in edges:
@@ -247,7 +247,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
             ending_nodes.append(j)
     report = Report("exhaustive", coverage, findings, 0.0, states=sum(D.count(r) for r in reached.values()),
                     complete=complete, max_states=max_states, start=given, method="symbolic",
-                    depth=None, diagram_nodes=len(D))
+                    depth=None, diagram_nodes=len(D), stopped_by=stopped_by)
     paths = {nodes[s.node_ids[j]].ending.id: shortest(j, reached[j]) for j in ending_nodes}
     report.ending_paths = dict(sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[0])))
     if watch:

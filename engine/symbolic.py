@@ -30,8 +30,8 @@ from .explore import Coverage, Finding, PathStep, Report, _Projection, unreachab
 from .model import PLAYER, Story
 from .state import FATE_CODE, GameState
 
-# Diagram nodes at which the search stops: about 2 GB of memory with their caches in either
-MAX_NODES = {"python": 5_000_000, "cudd": 50_000_000}
+# Diagram nodes at which the search stops: about 2 GB of memory in Python, 12 GB in CUDD
+MAX_NODES = {"python": 5_000_000, "cudd": 150_000_000}
 _DEAD, _TURNED = FATE_CODE["dead"], FATE_CODE["turned"]
 
 
@@ -420,7 +420,7 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
     layers = [dict(reached)]
     frontier = dict(reached)
     offered_seen: set = set()
-    complete = True
+    complete, stopped_by = True, ""
     softlock_at: dict = {}  # node index -> first depth with a state that offers nothing
     error_at: dict = {}  # (node index, choice number) -> first depth where no outcome can be drawn
     while frontier:
@@ -448,8 +448,11 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
                 frontier[j] = new
         if frontier:
             layers.append(frontier)
-        if frontier and (len(D) > max_nodes or sum(D.count(r) for r in reached.values()) > max_states):
-            complete = False
+        if frontier and len(D) > max_nodes:
+            complete, stopped_by = False, "memory"
+            break
+        if frontier and sum(D.count(r) for r in reached.values()) > max_states:
+            complete, stopped_by = False, "max-states"
             break
 
     def path_to(j: int, states: int, depth: int) -> tuple:
@@ -504,7 +507,7 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
             endings_at[node.ending.id] = (j, first_depth(j, states))
     report = Report("exhaustive", coverage, findings, 0.0, states=sum(D.count(r) for r in reached.values()),
                     complete=complete, max_states=max_states, start=given, method="symbolic",
-                    depth=len(layers) - 1, diagram_nodes=len(D))
+                    depth=len(layers) - 1, diagram_nodes=len(D), stopped_by=stopped_by)
     report.ending_paths = {eid: path_to(j, layers[d][j], d)
                            for eid, (j, d) in sorted(endings_at.items(), key=lambda kv: kv[1][1])}
     if watch:

@@ -154,3 +154,13 @@ def test_components_come_in_topological_order_with_cycles_together():
     # 0 -> 1 -> 2 -> 1 (a cycle), 2 -> 3, 0 -> 3
     order = _components([{1, 3}, {2}, {1, 3}, set()])
     assert [sorted(comp) for comp in order] == [[0], [1, 2], [3]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_diagrams_memory_bound_stops_it_and_says_so(tmp_path, backend):
+    story = load(write_story(tmp_path, {"story.yaml": RICH}))
+    report = explore_by_node(story, None, max_nodes=1, backend=backend)
+    assert not report.complete and report.stopped_by == "memory"
+    first = commands._report_text(story, report, {})[0]
+    assert "INCOMPLETE: stopped at the diagrams' memory bound" in first and "--max-states" not in first
+    assert not any(f.kind.startswith("unreachable") for f in report.findings)
