@@ -24,7 +24,7 @@ from collections import deque
 from . import runtime
 from .explore import Coverage, Finding, PathStep, Report, unreachable_findings
 from .model import Story
-from .symbolic import MAX_NODES, SymbolicSearch, _find_traps, _invariants, _watched
+from .symbolic import MAX_NODES, SymbolicSearch, _find_traps, _invariants, _watched, incoming_edges, read_back
 
 MAX_DETOUR = 100_000  # choices beyond the graph distance: a reachable state is always found far sooner
 
@@ -153,12 +153,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
         total += sum(D.count(reached[i]) for i in comp if i in reached)
         if max_states is not None and total > max_states and comp is not order[-1]:
             complete, stopped_by = False, "max-states"
-    incoming: dict = {j: [] for j in range(n)}
-    for edges in s.edges:
-        for edge in edges:
-            for part, (_, exits) in enumerate(edge.parts):
-                for exit, (_, _, j, _) in enumerate(exits):
-                    incoming[j].append((edge, part, exit))
+    incoming = incoming_edges(s)
 
     back: list = [set() for _ in range(n)]
     for i in range(n):
@@ -214,7 +209,7 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
                 layers.append(layer)
                 hit = D.meet(layer[j], target) if j in layer else 0
                 if hit:
-                    return _read_back(s, incoming, layers, j, hit)
+                    return read_back(s, incoming, layers, j, hit)
                 if not layer:
                     break
             slack = 2 * slack + 1
@@ -305,23 +300,3 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softloc
         if not any(D.minus(reached[i], good[i]) for i in members):
             settled.update(members)
     return settled
-
-
-def _read_back(s: SymbolicSearch, incoming: dict, layers: list, j: int, hit) -> tuple:
-    """The steps to a state of `hit` (at node index j, level len(layers) - 1), walking the levels back."""
-    D = s.D
-    here, steps = D.point(D.pick(hit)), []
-    for d in range(len(layers) - 1, 0, -1):
-        earlier = layers[d - 1]
-        for edge, part, exit in incoming[j]:
-            p = s.index[edge.node]
-            if p not in earlier:
-                continue
-            pre = D.meet(s.predecessors(edge, part, exit, here), earlier[p])
-            if pre:
-                steps.append(edge.step)
-                here, j = D.point(D.pick(pre)), p
-                break
-        else:  # cannot happen: each state of a level came from the level before
-            raise AssertionError(f"no way back from level {d}")
-    return tuple(reversed(steps))

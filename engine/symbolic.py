@@ -455,31 +455,11 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
             complete, stopped_by = False, "max-states"
             break
 
+    incoming = incoming_edges(s)
+
     def path_to(j: int, states: int, depth: int) -> tuple:
         """A shortest path to a state of `states` first reached at `depth` at node index j."""
-        target = D.pick(D.meet(states, layers[depth][j]))
-        here, steps = D.point(target), []
-        for d in range(depth, 0, -1):
-            layer = layers[d - 1]
-            for edge, part, exit in incoming[j]:
-                p = s.index[edge.node]
-                if p not in layer:
-                    continue
-                pre = D.meet(s.predecessors(edge, part, exit, here), layer[p])
-                if pre:
-                    steps.append(edge.step)
-                    here, j = D.point(D.pick(pre)), p
-                    break
-            else:  # cannot happen: every state first reached at d has a predecessor first reached at d - 1
-                raise AssertionError(f"no way back from depth {d}")
-        return tuple(reversed(steps))
-
-    incoming: dict = {j: [] for j in range(len(s.node_ids))}
-    for edges in s.edges:
-        for edge in edges:
-            for part, (_, exits) in enumerate(edge.parts):
-                for exit, (_, _, j, _) in enumerate(exits):
-                    incoming[j].append((edge, part, exit))
+        return read_back(s, incoming, layers[:depth + 1], j, D.meet(states, layers[depth][j]))
 
     def first_depth(j: int, states: int) -> int:
         return next(d for d, layer in enumerate(layers) if j in layer and D.meet(states, layer[j]))
@@ -518,6 +498,41 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
             findings.extend(unreachable_findings(story, coverage))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def incoming_edges(s: SymbolicSearch) -> dict:
+    """Node index -> the (edge, part, exit) that lead into it."""
+    incoming: dict = {j: [] for j in range(len(s.node_ids))}
+    for edges in s.edges:
+        for edge in edges:
+            for part, (_, exits) in enumerate(edge.parts):
+                for exit, (_, _, j, _) in enumerate(exits):
+                    incoming[j].append((edge, part, exit))
+    return incoming
+
+
+def read_back(s: SymbolicSearch, incoming: dict, layers: list, j: int, hit) -> tuple:
+    """The steps to a state of `hit` (at node index j, level len(layers) - 1), walking the levels back.
+
+    layers[d] maps a node index to the states of level d there; each state of a level
+    came from one of the level before.
+    """
+    D = s.D
+    here, steps = D.point(D.pick(hit)), []
+    for d in range(len(layers) - 1, 0, -1):
+        earlier = layers[d - 1]
+        for edge, part, exit in incoming[j]:
+            p = s.index[edge.node]
+            if p not in earlier:
+                continue
+            pre = D.meet(s.predecessors(edge, part, exit, here), earlier[p])
+            if pre:
+                steps.append(edge.step)
+                here, j = D.point(D.pick(pre)), p
+                break
+        else:  # cannot happen
+            raise AssertionError(f"no way back from level {d}")
+    return tuple(reversed(steps))
 
 
 def _broken(s: SymbolicSearch, k: int, table: tuple) -> set:
