@@ -340,14 +340,14 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     node_ids = project.node_ids
     layout = story.layout
-    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken
+    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken_bits
     offered_seen: set = set()
     ids_get = ids.get
     touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]
     expansions: dict = {}  # (node index, touched bits, turn) -> what expanding such a state gives
 
     def expand(state, rows) -> tuple:
-        """(offered?, the edges as (choice, number, outcome, target index, touched bits after))."""
+        """(offered?, the edges as (choice, number, outcome, its 1-based index or 0, target index, touched bits after))."""
         if watch:
             for choice, *_ in rows:
                 if choice.condition is not None:
@@ -363,13 +363,13 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                             note(outcome.condition, state)
                 branches = possible(story, state, choice)
                 if not branches:
-                    out.append((choice, number, None, -1, 0))  # no outcome can be drawn
+                    out.append((choice, number, None, 0, -1, 0))  # no outcome can be drawn
                     continue
             else:
                 branches = (None,)
             for outcome in branches:
                 target, after, _ = advance(story, state, choice, outcome)
-                out.append((choice, number, outcome, index[target], after & touch))
+                out.append((choice, number, outcome, _outcome_index(choice, outcome) or 0, index[target], after & touch))
         return bool(offered), tuple(out), [None] * len(out)  # the last: each edge's invariants, when first asked
 
     memoise, misses = True, 0
@@ -414,7 +414,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
             sid += 1
             continue
         untouched = bits & ~touch
-        for k, (choice, number, outcome, j, after) in enumerate(out):
+        for k, (choice, number, outcome, which, j, after) in enumerate(out):
             if j < 0:
                 findings.append(Finding("runtime-error", "error", "every outcome of this random choice is "
                                         "ruled out by its condition", choice.where,
@@ -438,18 +438,17 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                 # is vouched for by the step that first reached it.
                 broken = verdicts[k]  # the same for every state sharing this expansion: it reads touched bits only
                 if broken is None:
-                    broken = verdicts[k] = check(story, GameState(node.id, bits, 0, turn, layout),
-                                                 GameState(node_ids[j], after, 0, turn + 1, layout))
+                    broken = verdicts[k] = check(story, bits, after, turn)
                 if broken:
                     findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, path_to(sid)
-                                            + (PathStep(choice.key, _outcome_index(choice, outcome)),)))
+                                            + (PathStep(choice.key, which or None),)))
                     continue
                 known = len(keys)
                 ids[key] = known
                 keys.append(key)
                 parent.append(sid)
                 step_choice.append(number)
-                step_outcome.append(_outcome_index(choice, outcome) or 0)
+                step_outcome.append(which)
             edges.append(known)
         sid += 1
     coverage.choices = offered_seen

@@ -21,20 +21,33 @@ def broken(story: Story, before: GameState, after: GameState) -> list:
         out.append(f"the turn went from {before.turn} to {after.turn}")
     if after.node not in story.nodes:
         out.append(f"the state is at {after.node!r}, which is not a node")
-    changed = before.bits ^ after.bits
+    out.extend(broken_bits(story, before.bits, after.bits, before.turn))
+    return out
+
+
+def broken_bits(story: Story, before: int, after: int, turn: int = 0) -> list:
+    """What a step between two packed states broke in fates, counters and clocks (see `broken`).
+
+    The explorer asks this of every new state it finds: it computes the turn and the node
+    itself, so only the bits can be wrong, and it keeps them as ints, not GameStates.
+    """
+    changed = before ^ after
     if not changed:
-        return out
+        return []
+    out = []
     layout = story.layout
     memo = story.machine.verdicts
     for mask, check in ((layout.fates_mask, _fates), (layout.counters_mask, _counters),
                         (layout.clocks_mask, _clocks)):
         if changed & mask:
-            key = (check, before.bits & mask, after.bits & mask)
+            key = (check, before & mask, after & mask)
             found = memo.get(key)
             if found is None:
                 if len(memo) >= MEMO_LIMIT:
                     memo.clear()
-                found = memo[key] = check(story, before, after)
+                # The verdict reads only the bits under `mask`, so any node will do for the states.
+                found = memo[key] = check(story, GameState(story.start, before, 0, turn, layout),
+                                          GameState(story.start, after, 0, turn + 1, layout))
             out.extend(found)
     return out
 

@@ -318,3 +318,45 @@ def test_a_recorded_game_begun_from_a_preset_replays_from_it(tmp_path):
     parsed = parse_script(script)
     assert parsed.start[0]["items"] == ["key"] and parsed.start[0]["node"] == "a"
     assert run_script(parsed, story).passed
+
+
+RESURRECTION = """\
+title: Resurrection
+start: a
+characters:
+  kim: {name: Kim, fate: in-group}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {id: fall, text: Kim falls, do: [{die: kim}], goto: b}
+  b:
+    text: B.
+    choices:
+      - {id: on, text: On, if: kim is dead, goto: c}
+  c:
+    text: C.
+    ending: {title: C}
+"""
+
+
+def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path, monkeypatch):
+    # No story can bring back the dead, so a broken engine is planted: stepping into c revives
+    # Kim. (b reads her fate, or the search would rightly forget it there.)
+    story = load(write_story(tmp_path, {"story.yaml": RESURRECTION}))
+    shift = story.layout.fate_shifts[0]
+    real = runtime.advance
+
+    def reviving(story, state, choice, outcome):
+        target, bits, fired = real(story, state, choice, outcome)
+        if target == "c":
+            bits &= ~(7 << shift)  # fate code 0: in-group
+        return target, bits, fired
+
+    monkeypatch.setattr(runtime, "advance", reviving)
+    report = explore.explore_exhaustive(story)
+    broken = [f for f in report.findings if f.kind == "invariant"]
+    assert len(broken) == 1
+    assert "kim was dead and is now in-group" in broken[0].message
+    assert [step.choice for step in broken[0].path] == ["fall", "on"]
+    assert "C" not in report.coverage.endings  # the broken step is not followed
