@@ -8,7 +8,7 @@ import math
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Optional
 
 from . import analysis, explore, runtime
 from .model import Story
@@ -57,7 +57,7 @@ def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
         for rule in (unused_declarations, self_loops, counter_ranges, player_turn_target):
             problems.extend(rule(story))
         problems.extend(state_rules(story, max_states))
-    problems.sort(key=sort_key)
+        problems.sort(key=sort_key)
     return problems
 
 
@@ -417,13 +417,14 @@ def _aim(story: Story, proof, reached: set, cap: int, reads_turn: bool) -> int:
     tried, or when the states expanded pass `cap`.
     """
     preds = _predecessors(story)
+    ways = _Ways(story, preds)
     near = _Near(story, proof, preds, reached)
     searched = 0
     while searched < cap:
         target = near.first()
         if target is None:
             break
-        end, expanded = _aimed(story, target, min(PATH_STATES, cap - searched), preds, reads_turn)
+        end, expanded = _aimed(story, target, min(PATH_STATES, cap - searched), preds, reads_turn, ways)
         searched += expanded
         if end is not None:
             found, expanded, _ = _sweep(story, cap, reads_turn, end)
@@ -471,14 +472,25 @@ class _Near:
         self._discover(new)
 
 
-def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool) -> tuple:
-    """(a reachable state at `target` or None, states expanded): best-first by distance to it in gotos."""
+def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool,
+           ways: Optional[_Ways] = None) -> tuple:
+    """(a reachable state at `target` or None, states expanded): best-first by distance to it in gotos.
+
+    The distance takes in the target's landmarks (_landmarks): a state without an item or
+    flag that every way into the target needs is as far as the way round by where it is
+    gained, and is dropped if no such place is ahead of it.
+    """
     dist = _distances(preds, target)
     start = runtime.start(story, 0)
     if start.node not in dist:
         return None, 0
+    marks = _landmarks(story, target, preds, dist, ways)
+    ahead = (lambda node, bits: dist[node]) if not marks else lambda node, bits: max(
+        [dist[node]] + [detour.get(node, _FAR) for bit, detour in marks if not bits & bit])
+    if ahead(start.node, start.bits) >= _FAR:
+        return None, 0
     seen = {_key(start, reads_turn)}
-    heap = [(dist[start.node], 0, 0, start)]
+    heap = [(ahead(start.node, start.bits), 0, 0, start)]
     order = expanded = 0
     ends = story.machine.ends
     while heap and expanded < budget:
@@ -496,10 +508,113 @@ def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool
                 key = (node, bits, turn) if reads_turn else (node, bits)
                 if key not in seen:
                     seen.add(key)
+                    h = ahead(node, bits)
+                    if h >= _FAR:
+                        continue  # it lacks what the target needs, and nothing ahead gives it
                     order += 1
-                    heapq.heappush(heap, (dist[node], depth + 1, order,
-                                          GameState(node, bits, state.rng, turn, state.layout)))
+                    heapq.heappush(heap, (h, depth + 1, order, GameState(node, bits, state.rng, turn, state.layout)))
     return None, expanded
+
+
+_FAR = 1 << 30  # the distance of a state that cannot reach the target
+
+
+def _needs(tree) -> frozenset:
+    """The items and flags that every state making a condition true holds: {("has", item), ("flag", flag)}."""
+    op = tree[0]
+    if op in ("has", "flag"):
+        return frozenset({(op, tree[1])})
+    if op == "and":
+        return frozenset().union(*map(_needs, tree[1:]))
+    if op == "or":
+        return frozenset.intersection(*map(_needs, tree[1:]))
+    return frozenset()
+
+
+def _gives(effects) -> set:
+    return {("has", e.target) if e.op == "gain" else ("flag", e.target) for e in effects if e.op in ("gain", "set")}
+
+
+class _Ways:
+    """What conditions on the ways into each node need, and where effects give items and flags; made once per check."""
+
+    def __init__(self, story: Story, preds: dict):
+        self.into: dict = {}  # node -> [what each way in needs, less what it gives itself]
+        self.given: dict = {}  # fact -> [(the nodes a step giving it leaves from, the node it arrives at)]
+
+        def way(target, needs, gives) -> None:
+            self.into.setdefault(target, []).append(needs - gives)
+
+        def give(facts, sources, after) -> None:
+            for fact in facts:
+                self.given.setdefault(fact, []).append((sources, after))
+
+        for node in story.nodes.values():
+            give(_gives(node.effects), preds[node.id], node.id)  # given on the way in, from wherever leads there
+            for choice in node.choices:
+                needs = _needs(choice.condition.tree) if choice.condition is not None else frozenset()
+                gives = _gives(choice.effects)
+                if choice.goto is not None:
+                    way(choice.goto, needs, gives)
+                    give(gives, (node.id,), choice.goto)
+                for outcome in choice.outcomes:
+                    more = _needs(outcome.condition.tree) if outcome.condition is not None else frozenset()
+                    also = gives | _gives(outcome.effects)
+                    way(outcome.goto, needs | more, also)
+                    give(also, (node.id,), outcome.goto)
+        for trigger in story.triggers:
+            gives = _gives(trigger.effects)
+            way(trigger.goto, _needs(trigger.condition.tree), gives)
+            give(gives, preds[trigger.goto], trigger.goto)
+        if story.infection.on_player_turned is not None:
+            way(story.infection.on_player_turned, frozenset(), frozenset())
+
+
+def _landmarks(story: Story, target: str, preds: dict, dist: dict, ways: Optional[_Ways] = None) -> list:
+    """[(bit, {node: distance to the target by way of where that bit is first given})] for the target's landmarks.
+
+    A landmark is an item or flag needed by the condition of every way into the target (a
+    choice, an outcome, a trigger) that the way does not give itself. Items are gained and
+    flags set by effects only, so a state without one must take a step that gives it: the
+    distance from a node is the fewest gotos to the target by way of such a step. A state
+    from whose node no such step is ahead cannot reach the target.
+    """
+    ways = ways if ways is not None else _Ways(story, preds)
+    into = ways.into.get(target)
+    needed = frozenset.intersection(*into) if into else frozenset()
+    if not needed:
+        return []
+    # fact -> {node: 1 + distance to the target from where a step from that node that gives it arrives}
+    givers: dict = {fact: {} for fact in needed}
+    for fact in needed:
+        costs = givers[fact]
+        for sources, after in ways.given.get(fact, ()):
+            if after in dist:
+                cost = 1 + dist[after]
+                for source in sources:
+                    if cost < costs.get(source, _FAR):
+                        costs[source] = cost
+    layout = story.layout
+    marks = []
+    for (kind, name), sources in sorted(givers.items()):
+        bit = layout.item_bit.get(name) if kind == "has" else layout.flag_bit.get(name)
+        if bit is None:
+            continue
+        # Fewest gotos to the target by way of a step that gives the fact: breadth first back
+        # from the steps' sources, each starting at its own cost.
+        detour: dict = {}
+        heap = [(cost, node) for node, cost in sources.items()]
+        heapq.heapify(heap)
+        while heap:
+            cost, node = heapq.heappop(heap)
+            if node in detour:
+                continue
+            detour[node] = cost
+            for p in preds[node]:
+                if p not in detour:
+                    heapq.heappush(heap, (cost + 1, p))
+        marks.append((bit, detour))
+    return marks
 
 
 def _predecessors(story: Story) -> dict:

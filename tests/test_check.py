@@ -340,3 +340,57 @@ def test_the_default_budget_scales_with_the_story(tmp_path):
     assert "story.yaml:11:38: warning: `noise > 29` is false in every reachable state where it is tested, so " \
            "what it guards never happens; hint: check its names and numbers [never-true]" not in lines
     assert not any("not-reached" in line or "search-incomplete" in line or "error" in line for line in lines)
+
+
+SHED = """\
+title: Shed
+start: yard
+items:
+  key: {name: key}
+counters:
+  a: {min: 0, max: 9}
+  b: {min: 0, max: 9}
+nodes:
+  yard:
+    text: The yard.
+    choices:
+      - {id: shed, text: Look in the shed, goto: shed}
+      - {id: hall, text: Go in, goto: hall}
+  shed:
+    text: The shed.
+    choices:
+      - {id: key, text: Take the key, do: [{gain: key}], goto: hall}
+  hall:
+    text: The hall.
+    choices:
+      - {id: left, text: Left, do: [{add: {a: 1}}], goto: hall}
+      - {id: right, text: Right, do: [{add: {b: 1}}], goto: hall}
+      - {id: on, text: On, goto: door}
+  door:
+    text: The door.
+    choices:
+      - {id: back, text: Back, goto: hall}
+      - {id: open, text: Open it, if: has key, goto: vault}
+  vault:
+    text: The vault.
+    ending: {title: Vault}
+"""
+
+
+def test_a_search_aimed_at_a_node_goes_first_for_what_every_way_in_needs(tmp_path, monkeypatch):
+    # The key is off the shortest way to the vault, and the hall holds a hundred keyless states
+    # nearer to it; aimed by distance alone, 60 states are not enough.
+    from engine import check
+
+    story = load(write_story(tmp_path, {"story.yaml": SHED}))
+    preds = check._predecessors(story)
+    dist = check._distances(preds, "vault")
+    marks = check._landmarks(story, "vault", preds, dist)
+    assert [bit for bit, _ in marks] == [story.layout.item_bit["key"]]
+    # By the shed, where that is still ahead: a keyless state in the hall or at the door has missed it.
+    assert marks[0][1] == {"shed": 3, "yard": 4}
+    found, expanded = check._aimed(story, "vault", 60, preds, False)
+    assert found is not None and found.node == "vault" and found.bits & story.layout.item_bit["key"]
+    assert expanded <= 5
+    monkeypatch.setattr(check, "_landmarks", lambda *args: [])
+    assert check._aimed(story, "vault", 60, preds, False) == (None, 60)
