@@ -43,6 +43,12 @@ def test_check_reports_no_errors(campaign):
     assert errors == []
 
 
+def test_the_default_check_reaches_every_node_and_warns_of_nothing(campaign):
+    # The detective and the cure need the research notes from the lab, thirty choices back:
+    # the searches aimed at them must go by the notes (check._landmarks).
+    assert [str(p) for p in check_story(campaign)] == []
+
+
 @pytest.mark.parametrize("ending, told", [("city-alone", "Before midnight the fever comes"),
                                           ("rescued-together", "Before midnight the fever comes back"),
                                           ("rescued-few", "The fever finds you again"),
