@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from . import analysis, explore, runtime
+from . import aim, analysis, explore, runtime
 from .model import Story
 from .problems import Problem, sort_key
 from .state import GameState
@@ -416,8 +416,8 @@ def _aim(story: Story, proof, reached: set, cap: int, reads_turn: bool) -> int:
     Adds to `reached`; returns the states expanded. Stops when every such node has been
     tried, or when the states expanded pass `cap`.
     """
-    preds = _predecessors(story)
-    ways = _Ways(story, preds)
+    preds = aim.predecessors(story)
+    ways = aim.Ways(story, preds)
     near = _Near(story, proof, preds, reached)
     searched = 0
     while searched < cap:
@@ -473,21 +473,16 @@ class _Near:
 
 
 def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool,
-           ways: Optional[_Ways] = None) -> tuple:
+           ways: Optional[aim.Ways] = None) -> tuple:
     """(a reachable state at `target` or None, states expanded): best-first by distance to it in gotos.
 
-    The distance takes in the target's landmarks (_landmarks): a state without an item or
+    The distance takes in the target's landmarks (aim.landmarks): a state without an item or
     flag that every way into the target needs is as far as the way round by where it is
     gained, and is dropped if no such place is ahead of it.
     """
-    dist = _distances(preds, target)
+    dist, ahead = aim.guide(story, target, preds, ways)
     start = runtime.start(story, 0)
-    if start.node not in dist:
-        return None, 0
-    marks = _landmarks(story, target, preds, dist, ways)
-    ahead = (lambda node, bits: dist[node]) if not marks else lambda node, bits: max(
-        [dist[node]] + [detour.get(node, _FAR) for bit, detour in marks if not bits & bit])
-    if ahead(start.node, start.bits) >= _FAR:
+    if ahead(start.node, start.bits) >= aim.FAR:
         return None, 0
     seen = {_key(start, reads_turn)}
     heap = [(ahead(start.node, start.bits), 0, 0, start)]
@@ -509,145 +504,11 @@ def _aimed(story: Story, target: str, budget: int, preds: dict, reads_turn: bool
                 if key not in seen:
                     seen.add(key)
                     h = ahead(node, bits)
-                    if h >= _FAR:
+                    if h >= aim.FAR:
                         continue  # it lacks what the target needs, and nothing ahead gives it
                     order += 1
                     heapq.heappush(heap, (h, depth + 1, order, GameState(node, bits, state.rng, turn, state.layout)))
     return None, expanded
-
-
-_FAR = 1 << 30  # the distance of a state that cannot reach the target
-
-
-def _needs(tree) -> frozenset:
-    """The items and flags that every state making a condition true holds: {("has", item), ("flag", flag)}."""
-    op = tree[0]
-    if op in ("has", "flag"):
-        return frozenset({(op, tree[1])})
-    if op == "and":
-        return frozenset().union(*map(_needs, tree[1:]))
-    if op == "or":
-        return frozenset.intersection(*map(_needs, tree[1:]))
-    return frozenset()
-
-
-def _gives(effects) -> set:
-    return {("has", e.target) if e.op == "gain" else ("flag", e.target) for e in effects if e.op in ("gain", "set")}
-
-
-class _Ways:
-    """What conditions on the ways into each node need, and where effects give items and flags; made once per check."""
-
-    def __init__(self, story: Story, preds: dict):
-        self.into: dict = {}  # node -> [what each way in needs, less what it gives itself]
-        self.given: dict = {}  # fact -> [(the nodes a step giving it leaves from, the node it arrives at)]
-
-        def way(target, needs, gives) -> None:
-            self.into.setdefault(target, []).append(needs - gives)
-
-        def give(facts, sources, after) -> None:
-            for fact in facts:
-                self.given.setdefault(fact, []).append((sources, after))
-
-        for node in story.nodes.values():
-            give(_gives(node.effects), preds[node.id], node.id)  # given on the way in, from wherever leads there
-            for choice in node.choices:
-                needs = _needs(choice.condition.tree) if choice.condition is not None else frozenset()
-                gives = _gives(choice.effects)
-                if choice.goto is not None:
-                    way(choice.goto, needs, gives)
-                    give(gives, (node.id,), choice.goto)
-                for outcome in choice.outcomes:
-                    more = _needs(outcome.condition.tree) if outcome.condition is not None else frozenset()
-                    also = gives | _gives(outcome.effects)
-                    way(outcome.goto, needs | more, also)
-                    give(also, (node.id,), outcome.goto)
-        for trigger in story.triggers:
-            gives = _gives(trigger.effects)
-            way(trigger.goto, _needs(trigger.condition.tree), gives)
-            give(gives, preds[trigger.goto], trigger.goto)
-        if story.infection.on_player_turned is not None:
-            way(story.infection.on_player_turned, frozenset(), frozenset())
-
-
-def _landmarks(story: Story, target: str, preds: dict, dist: dict, ways: Optional[_Ways] = None) -> list:
-    """[(bit, {node: distance to the target by way of where that bit is first given})] for the target's landmarks.
-
-    A landmark is an item or flag needed by the condition of every way into the target (a
-    choice, an outcome, a trigger) that the way does not give itself. Items are gained and
-    flags set by effects only, so a state without one must take a step that gives it: the
-    distance from a node is the fewest gotos to the target by way of such a step. A state
-    from whose node no such step is ahead cannot reach the target.
-    """
-    ways = ways if ways is not None else _Ways(story, preds)
-    into = ways.into.get(target)
-    needed = frozenset.intersection(*into) if into else frozenset()
-    if not needed:
-        return []
-    # fact -> {node: 1 + distance to the target from where a step from that node that gives it arrives}
-    givers: dict = {fact: {} for fact in needed}
-    for fact in needed:
-        costs = givers[fact]
-        for sources, after in ways.given.get(fact, ()):
-            if after in dist:
-                cost = 1 + dist[after]
-                for source in sources:
-                    if cost < costs.get(source, _FAR):
-                        costs[source] = cost
-    layout = story.layout
-    marks = []
-    for (kind, name), sources in sorted(givers.items()):
-        bit = layout.item_bit.get(name) if kind == "has" else layout.flag_bit.get(name)
-        if bit is None:
-            continue
-        # Fewest gotos to the target by way of a step that gives the fact: breadth first back
-        # from the steps' sources, each starting at its own cost.
-        detour: dict = {}
-        heap = [(cost, node) for node, cost in sources.items()]
-        heapq.heapify(heap)
-        while heap:
-            cost, node = heapq.heappop(heap)
-            if node in detour:
-                continue
-            detour[node] = cost
-            for p in preds[node]:
-                if p not in detour:
-                    heapq.heappush(heap, (cost + 1, p))
-        marks.append((bit, detour))
-    return marks
-
-
-def _predecessors(story: Story) -> dict:
-    """Node id -> the nodes with a way to it (a trigger or turning can follow any choice)."""
-    preds: dict = {n: set() for n in story.nodes}
-    movers = {n for n, node in story.nodes.items() if node.ending is None}
-    for nid in movers:
-        for choice in story.nodes[nid].choices:
-            for target in choice.targets:
-                preds[target].add(nid)
-    jumps = [t.goto for t in story.triggers]
-    if story.infection.on_player_turned is not None:
-        jumps.append(story.infection.on_player_turned)
-    for jump in jumps:
-        preds[jump] |= movers
-    return preds
-
-
-def _distances(preds: dict, target: str) -> dict:
-    """Node id -> fewest gotos from it to `target`; absent when there is no way."""
-    dist = {target: 0}
-    frontier = [target]
-    d = 0
-    while frontier:
-        d += 1
-        nxt = []
-        for n in frontier:
-            for p in preds[n]:
-                if p not in dist:
-                    dist[p] = d
-                    nxt.append(p)
-        frontier = nxt
-    return dist
 
 
 def _sweep(story: Story, budget: int, reads_turn: bool, start=None) -> tuple:

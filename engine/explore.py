@@ -629,49 +629,27 @@ __all__ = ["explore_random", "explore_exhaustive", "find_path", "script_for", "u
            "PathStep"]
 
 
-def _distances_to(story: Story, target: str) -> dict:
-    """Node id -> fewest gotos from it to `target` (ignoring conditions); absent when there is no chain."""
-    preds: dict = {n: set() for n in story.nodes}
-    for node in story.nodes.values():
-        for choice in node.choices:
-            for t in choice.targets:
-                preds[t].add(node.id)
-    jumps = [t.goto for t in story.triggers]
-    if story.infection.on_player_turned:
-        jumps.append(story.infection.on_player_turned)
-    for jump in jumps:  # a trigger can fire after any choice, so its target is one step from every node
-        preds[jump].update(n for n, node in story.nodes.items() if node.ending is None)
-    dist = {target: 0}
-    frontier = [target]
-    while frontier:
-        nxt = []
-        for n in frontier:
-            for p in preds[n]:
-                if p not in dist:
-                    dist[p] = dist[n] + 1
-                    nxt.append(p)
-        frontier = nxt
-    return dist
-
-
 def find_path(story: Story, target: str, max_states: int = 2_000_000, start=None) -> tuple:
     """(path or None, states searched): a path from the start to the node `target`.
 
     A best-first search over game states, guided by each node's distance to the target in
-    the node graph; states are deduplicated like the exhaustive search's, so it is complete
-    (given enough states) and usually fast where breadth-first search would drown.
+    the node graph and by what every way into the target needs (aim.guide); states are
+    deduplicated like the exhaustive search's, so it is complete (given enough states) and
+    usually fast where breadth-first search would drown.
     """
     import heapq
 
-    dist = _distances_to(story, target)
+    from . import aim
+
+    _, ahead = aim.guide(story, target)
     project = _Projection(story)
     start = runtime.start(story, 0).with_(rng=0) if start is None else start.with_(rng=0)
-    if start.node not in dist:
+    if ahead(start.node, start.bits) >= aim.FAR:
         return None, 0
     keys = [project.pack(start)]
     seen = {keys[0]: 0}
     parent = [(-1, None)]
-    heap = [(dist[start.node], 0, 0)]
+    heap = [(ahead(start.node, start.bits), 0, 0)]
     while heap:
         _, depth, sid = heapq.heappop(heap)
         state = project.unpack(keys[sid])
@@ -687,8 +665,9 @@ def find_path(story: Story, target: str, max_states: int = 2_000_000, start=None
             branches = runtime.possible_outcomes(story, state, choice) if choice.outcomes else (None,)
             for outcome in branches:
                 nxt = runtime.take(story, state, choice, outcome).state
-                if nxt.node not in dist:
-                    continue
+                far = ahead(nxt.node, nxt.bits)
+                if far >= aim.FAR:
+                    continue  # no way on to the target, or not without what this state can no longer get
                 key = project.pack(nxt)
                 if key in seen:
                     continue
@@ -697,5 +676,5 @@ def find_path(story: Story, target: str, max_states: int = 2_000_000, start=None
                 seen[key] = len(keys)
                 keys.append(key)
                 parent.append((sid, PathStep(choice.key, _outcome_index(choice, outcome))))
-                heapq.heappush(heap, (dist[nxt.node], depth + 1, len(keys) - 1))
+                heapq.heappush(heap, (far, depth + 1, len(keys) - 1))
     return None, len(keys)

@@ -45,7 +45,7 @@ def test_check_reports_no_errors(campaign):
 
 def test_the_default_check_reaches_every_node_and_warns_of_nothing(campaign):
     # The detective and the cure need the research notes from the lab, thirty choices back:
-    # the searches aimed at them must go by the notes (check._landmarks).
+    # the searches aimed at them must go by the notes (aim.landmarks).
     assert [str(p) for p in check_story(campaign)] == []
 
 

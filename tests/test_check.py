@@ -363,8 +363,8 @@ nodes:
   hall:
     text: The hall.
     choices:
-      - {id: left, text: Left, do: [{add: {a: 1}}], goto: hall}
-      - {id: right, text: Right, do: [{add: {b: 1}}], goto: hall}
+      - {id: left, text: Left, if: a < 9, do: [{add: {a: 1}}], goto: hall}
+      - {id: right, text: Right, if: b < 9, do: [{add: {b: 1}}], goto: hall}
       - {id: on, text: On, goto: door}
   door:
     text: The door.
@@ -380,17 +380,35 @@ nodes:
 def test_a_search_aimed_at_a_node_goes_first_for_what_every_way_in_needs(tmp_path, monkeypatch):
     # The key is off the shortest way to the vault, and the hall holds a hundred keyless states
     # nearer to it; aimed by distance alone, 60 states are not enough.
-    from engine import check
+    from engine import aim, check
 
     story = load(write_story(tmp_path, {"story.yaml": SHED}))
-    preds = check._predecessors(story)
-    dist = check._distances(preds, "vault")
-    marks = check._landmarks(story, "vault", preds, dist)
+    preds = aim.predecessors(story)
+    dist = aim.distances(preds, "vault")
+    marks = aim.landmarks(story, "vault", preds, dist)
     assert [bit for bit, _ in marks] == [story.layout.item_bit["key"]]
     # By the shed, where that is still ahead: a keyless state in the hall or at the door has missed it.
     assert marks[0][1] == {"shed": 3, "yard": 4}
     found, expanded = check._aimed(story, "vault", 60, preds, False)
     assert found is not None and found.node == "vault" and found.bits & story.layout.item_bit["key"]
     assert expanded <= 5
-    monkeypatch.setattr(check, "_landmarks", lambda *args: [])
+    monkeypatch.setattr(aim, "landmarks", lambda *args: [])
     assert check._aimed(story, "vault", 60, preds, False) == (None, 60)
+
+
+def test_what_the_only_way_to_a_node_needs_guides_a_search_aimed_past_it(tmp_path):
+    # The vault is reached only through the cellar, and the way into the cellar needs the key.
+    from engine import aim, check
+
+    cellar = SHED.replace("      - {id: open, text: Open it, if: has key, goto: vault}",
+                          "      - {id: open, text: Open it, if: has key, goto: cellar}\n"
+                          "  cellar:\n    text: The cellar.\n    choices:\n"
+                          "      - {id: down, text: Down, goto: vault}")
+    story = load(write_story(tmp_path, {"story.yaml": cellar}))
+    preds = aim.predecessors(story)
+    assert aim.landmarks(story, "vault", preds, aim.distances(preds, "vault")) == []
+    dist, ahead = aim.guide(story, "vault", preds)
+    key = story.layout.item_bit["key"]
+    assert (ahead("hall", 0), ahead("hall", key), ahead("shed", 0), dist["hall"]) == (aim.FAR, 3, 4, 3)
+    found, expanded = check._aimed(story, "vault", 60, preds, False)
+    assert found is not None and found.node == "vault" and expanded <= 6

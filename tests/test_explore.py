@@ -360,3 +360,12 @@ def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path,
     assert "kim was dead and is now in-group" in broken[0].message
     assert [step.choice for step in broken[0].path] == ["fall", "on"]
     assert "C" not in report.coverage.endings  # the broken step is not followed
+
+
+def test_a_path_to_a_node_goes_by_what_every_way_in_needs(tmp_path):
+    from test_check import SHED
+
+    story = load(write_story(tmp_path, {"story.yaml": SHED}))
+    path, states = explore.find_path(story, "vault", max_states=30)
+    assert [step.choice for step in path] == ["shed", "key", "on", "open"]
+    assert states <= 30
