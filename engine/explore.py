@@ -106,7 +106,13 @@ class Report:
 
 
 def _outcome_index(choice, outcome) -> Optional[int]:
-    return None if outcome is None else choice.outcomes.index(outcome) + 1
+    """The 1-based index of the outcome drawn (by identity: equal outcomes compare field by field, slowly)."""
+    if outcome is None:
+        return None
+    for which, o in enumerate(choice.outcomes, 1):
+        if o is outcome:
+            return which
+    raise ValueError(f"{choice.where}: the outcome drawn is not one of this choice's")
 
 
 # -- random --------------------------------------------------------------------------------
@@ -340,7 +346,7 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     node_ids = project.node_ids
     layout = story.layout
-    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken_bits
+    advance, check = runtime.advance, invariants.broken_bits
     offered_seen: set = set()
     ids_get = ids.get
     touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]
@@ -361,15 +367,18 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
                     for outcome in choice.outcomes:
                         if outcome.condition is not None:
                             note(outcome.condition, state)
-                branches = possible(story, state, choice)
+                # As runtime.possible_outcomes, with each outcome's 1-based index (not found by
+                # list.index: outcomes compare field by field)
+                branches = [(which, o) for which, o in enumerate(choice.outcomes, 1)
+                            if o.condition is None or o.condition.test(state)]
                 if not branches:
                     out.append((choice, number, None, 0, -1, 0))  # no outcome can be drawn
                     continue
             else:
-                branches = (None,)
-            for outcome in branches:
+                branches = ((0, None),)
+            for which, outcome in branches:
                 target, after, _ = advance(story, state, choice, outcome)
-                out.append((choice, number, outcome, _outcome_index(choice, outcome) or 0, index[target], after & touch))
+                out.append((choice, number, outcome, which, index[target], after & touch))
         return bool(offered), tuple(out), [None] * len(out)  # the last: each edge's invariants, when first asked
 
     memoise, misses = True, 0
