@@ -24,7 +24,8 @@ from collections import deque
 from . import runtime
 from .explore import Coverage, Finding, PathStep, Report, unreachable_findings
 from .model import Story
-from .symbolic import MAX_NODES, SymbolicSearch, _find_traps, _invariants, _watched, incoming_edges, read_back
+from .symbolic import (MAX_NODES, SymbolicSearch, _find_traps, broken_steps, incoming_edges, invariant_finding,
+                       note_watched, read_back)
 
 MAX_DETOUR = 100_000  # choices beyond the graph distance: a reachable state is always found far sooner
 
@@ -75,12 +76,20 @@ def _components(successors: list) -> list:
 
 
 def explore_by_node(story: Story, max_states: int | None = None, watch: bool = False, start=None,
-                    max_nodes: int | None = None, backend: str = "auto", progress=None) -> Report:
+                    max_nodes: int | None = None, backend: str = "auto", progress=None,
+                    keep_sets: bool = False) -> Report:
     """Every reachable state, node by node in topological order; raises symbolic.Unsupported as it does.
 
     It stops, incomplete, once it holds more than `max_states` states (None: no bound) or a
     diagram of more than `max_nodes` nodes. `progress(node id, states there, seconds)` is
     called after each node.
+
+    Once the sweep has left a node outside any cycle, no state arrives there again, so
+    what is asked of its set (its count, the steps that break an invariant, the watched
+    conditions) is asked then and the set is let go: the diagrams hold only the nodes still
+    ahead. The sets of endings and cycles are kept for the paths and the trap analysis. Only
+    a story with a soft-lock, an impossible draw or a cycle that can hold a state forever
+    needs every set afterwards; for it the sweep is made again with `keep_sets`.
     """
     started = time.perf_counter()
     s = SymbolicSearch(story, backend)
@@ -101,13 +110,29 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
                     graph[i].add(j)
     order = _components(graph)
     rank = {i: r for r, comp in enumerate(order) for i in comp}
-    reached = {begin: start_set}
+    reached = {begin: start_set}  # node index -> its states (let go of behind the sweep, see above)
+    counts: dict = {}  # node index -> how many states it has, once the sweep has left it
+    broken: list = []  # (node index, edge, the states from which it breaks an invariant)
+    watched: dict = {}
+    dropped: set = set()
     taken: list = [set() for _ in range(n)]  # node -> nodes that some reachable state goes to
     offered_seen: set = set()
     softlocks: dict = {}  # node index -> its states that offer nothing
     errors: dict = {}  # (node index, choice) -> the states where no outcome can be drawn
     complete, stopped_by = True, ""
     total = 0
+
+    def leave(i: int, drop: bool) -> None:
+        """What is asked of node i's set, asked as the sweep leaves it; then, if `drop`, let go of the set."""
+        states = reached[i]
+        counts[i] = D.count(states)
+        broken.extend((i, edge, pre) for edge, pre in broken_steps(s, i, states))
+        if watch:
+            note_watched(s, i, states, watched)
+        if drop and nodes[s.node_ids[i]].ending is None:
+            del reached[i]
+            dropped.add(i)
+
     for comp in order:
         if not complete:
             break
@@ -150,9 +175,14 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
             if len(D) > max_nodes:
                 complete, stopped_by = False, "memory"
                 break
-        total += sum(D.count(reached[i]) for i in comp if i in reached)
+        for i in comp:
+            if i in reached:
+                leave(i, not keep_sets and len(comp) == 1 and i not in graph[i])
+        total += sum(counts[i] for i in comp if i in counts)
         if max_states is not None and total > max_states and comp is not order[-1]:
             complete, stopped_by = False, "max-states"
+    for i in sorted(set(reached) - set(counts), key=rank.get):  # reached, but the search stopped before them
+        leave(i, False)
     incoming = incoming_edges(s)
 
     back: list = [set() for _ in range(n)]
@@ -230,32 +260,39 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
     def first_depth(i, _states):
         return rank[i]
 
-    findings.extend(_invariants(s, reached, path_to, first_depth))
+    findings.extend(invariant_finding(edge, path_to(i, pre, None)) for i, edge, pre in broken)
     coverage = Coverage()
     coverage.choices = offered_seen
-    coverage.nodes = {s.node_ids[j] for j in reached}
+    coverage.nodes = {s.node_ids[j] for j in counts}
     ending_nodes = []
-    for j, states in reached.items():
+    for j in counts:
         node = nodes[s.node_ids[j]]
         if node.ending is not None:
-            coverage.endings[node.ending.id] += D.count(states)
+            coverage.endings[node.ending.id] += counts[j]
             ending_nodes.append(j)
-    report = Report("exhaustive", coverage, findings, 0.0, states=sum(D.count(r) for r in reached.values()),
+    report = Report("exhaustive", coverage, findings, 0.0, states=sum(counts.values()),
                     complete=complete, max_states=max_states, start=given, method="symbolic",
                     depth=None, diagram_nodes=len(D), stopped_by=stopped_by)
     paths = {nodes[s.node_ids[j]].ending.id: shortest(j, reached[j]) for j in ending_nodes}
     report.ending_paths = dict(sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[0])))
     if watch:
-        report.conditions = _watched(s, reached)
+        report.conditions = watched
     if complete:
-        _find_traps(s, reached, path_to, first_depth, findings, _settled(s, order, reached, taken, softlocks, errors))
+        settled = _settled(s, order, reached, counts, taken, softlocks, errors)
+        if dropped - settled:  # the trap analysis needs their sets: sweep again, keeping them
+            return explore_by_node(story, max_states, watch, given, max_nodes, backend, progress, keep_sets=True)
+        # A settled node's states all reach an ending, so as a target of the trap analysis
+        # (states whose step lands in it) every state will do for its dropped set.
+        everything = D.everything()
+        _find_traps(s, {**reached, **dict.fromkeys(dropped, everything)}, path_to, first_depth, findings, settled)
         if given is None:
             findings.extend(unreachable_findings(story, coverage))
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softlocks: dict, errors: dict) -> set:
+def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken: list, softlocks: dict,
+             errors: dict) -> set:
     """Nodes from every state of which an ending can be reached, mostly known without a preimage.
 
     Outside a cycle, a node's states all offer a choice (no soft-lock) and every outcome
@@ -263,6 +300,7 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softloc
     to; if every such node is settled or an ending, so is this one. A cycle whose ways out
     are all settled gets a small backward fixpoint of its own. What is left (upstream of a
     soft-lock, an error or a cycle that can hold a state forever) is for the full fixpoint.
+    `reached` holds the sets of cycles and endings, `counts` every node reached.
     """
     D = s.D
     nodes = s.story.nodes
@@ -272,8 +310,9 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softloc
         return j in settled or nodes[s.node_ids[j]].ending is not None
 
     settled: set = set()
+    everything = D.everything()
     for comp in reversed(order):
-        members = [i for i in comp if i in reached and nodes[s.node_ids[i]].ending is None]
+        members = [i for i in comp if i in counts and nodes[s.node_ids[i]].ending is None]
         if not members or any(i in stuck for i in members):
             continue
         inside = set(members)
@@ -291,7 +330,9 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, taken: list, softloc
                 for edge in s.edges[i]:
                     for part, (_, exits) in enumerate(edge.parts):
                         for exit, (_, _, j, _) in enumerate(exits):
-                            target = good.get(j) if j in inside else reached.get(j) if done(j) else 0
+                            # a settled node's set, or every state (the same here: a reached
+                            # state only steps into reached states)
+                            target = good.get(j) if j in inside else reached.get(j, everything if j in counts else 0) if done(j) else 0
                             if target:
                                 acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
                 if D.minus(acc, good[i]):

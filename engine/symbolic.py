@@ -553,51 +553,61 @@ def _broken(s: SymbolicSearch, k: int, table: tuple) -> set:
     return bad
 
 
+def broken_steps(s: SymbolicSearch, i: int, states: int):
+    """(edge, the states of `states` from which it breaks an invariant), for each such edge out of node i."""
+    D, C = s.D, s.C
+    for edge in s.edges[i]:
+        for part, (_, exits) in enumerate(edge.parts):
+            for exit, (_, _, j, tables) in enumerate(exits):
+                bad = 0
+                for k, table in tables.items():
+                    values = _broken(s, k, table)
+                    if values:
+                        bad = C.either(bad, C.values(k, values))
+                if not bad:
+                    continue
+                pre = D.restrict(D.meet(s.predecessors(edge, part, exit, D.everything()), states), bad, C)
+                if pre:
+                    yield edge, pre
+
+
+def invariant_finding(edge: _Edge, path: tuple) -> Finding:
+    return Finding("invariant", "error", "a step breaks an invariant of the state (a fate or an infection clock "
+                   "went back)", edge.choice.where, path + (edge.step,))
+
+
 def _invariants(s: SymbolicSearch, reached: dict, path_to, first_depth) -> list:
     """A finding for each step that breaks an invariant from a reachable state."""
-    D, C = s.D, s.C
-    out = []
-    for i, states in reached.items():
-        for edge in s.edges[i]:
-            for part, (_, exits) in enumerate(edge.parts):
-                for exit, (_, _, j, tables) in enumerate(exits):
-                    bad = 0
-                    for k, table in tables.items():
-                        values = _broken(s, k, table)
-                        if values:
-                            bad = C.either(bad, C.values(k, values))
-                    if not bad:
-                        continue
-                    pre = D.restrict(D.meet(s.predecessors(edge, part, exit, D.everything()), states), bad, C)
-                    if pre:
-                        depth = first_depth(i, pre)
-                        out.append(Finding("invariant", "error", "a step breaks an invariant of the state (a fate "
-                                           "or an infection clock went back)", edge.choice.where,
-                                           path_to(i, pre, depth) + (edge.step,)))
-    return out
+    return [invariant_finding(edge, path_to(i, pre, first_depth(i, pre)))
+            for i, states in reached.items() for edge, pre in broken_steps(s, i, states)]
 
 
-def _watched(s: SymbolicSearch, reached: dict) -> dict:
-    """Condition -> (true in some reached state where it is tested, false in some)."""
+def note_watched(s: SymbolicSearch, i: int, states: int, out: dict) -> None:
+    """Add to out (condition -> (seen true, seen false)) what the conditions tested at node i give on `states`."""
     D, C = s.D, s.C
-    out: dict = {}
 
     def note(condition, states) -> None:
         c = s.cond(condition)
         seen = out.get(condition, (False, False))
         out[condition] = (seen[0] or bool(D.restrict(states, c, C)), seen[1] or bool(D.restrict(states, C.negate(c), C)))
 
+    node = s.story.nodes[s.node_ids[i]]
+    for trigger in s.story.triggers:
+        note(trigger.condition, states)
+    for choice in node.choices if node.ending is None else ():
+        if choice.condition is not None:
+            note(choice.condition, states)
+        offered = D.restrict(states, s.cond(choice.condition), C)
+        for outcome in choice.outcomes if offered else ():
+            if outcome.condition is not None:
+                note(outcome.condition, offered)
+
+
+def _watched(s: SymbolicSearch, reached: dict) -> dict:
+    """Condition -> (true in some reached state where it is tested, false in some)."""
+    out: dict = {}
     for i, states in reached.items():
-        node = s.story.nodes[s.node_ids[i]]
-        for trigger in s.story.triggers:
-            note(trigger.condition, states)
-        for choice in node.choices if node.ending is None else ():
-            if choice.condition is not None:
-                note(choice.condition, states)
-            offered = D.restrict(states, s.cond(choice.condition), C)
-            for outcome in choice.outcomes if offered else ():
-                if outcome.condition is not None:
-                    note(outcome.condition, offered)
+        note_watched(s, i, states, out)
     return out
 
 
