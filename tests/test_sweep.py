@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import bdd, commands, explore
+from engine import bdd, commands, explore, sweep
 from engine.cli import main
 from engine.loader import load
 from engine.preset import preset_state
@@ -75,6 +75,21 @@ def test_the_same_states_findings_coverage_and_path_lengths_as_the_explicit_sear
     swept = explore_by_node(story, None, watch=True, backend=backend)
     assert explicit.complete and swept.complete and swept.method == "symbolic"
     assert _summary(swept) == _summary(explicit)
+
+
+@pytest.mark.parametrize("source, swept_again", [(CLEAN, False), (PLANTED, True), (DETOUR, False)],
+                         ids=["clean", "planted", "detour"])
+def test_letting_go_of_the_sets_behind_the_sweep_changes_nothing(tmp_path, monkeypatch, source, swept_again):
+    story = load(write_story(tmp_path, {"story.yaml": source}))
+    kept = explore_by_node(story, None, watch=True, keep_sets=True)
+    calls = []
+    original = sweep.explore_by_node
+    monkeypatch.setattr(sweep, "explore_by_node", lambda *a, **k: calls.append(k) or original(*a, **k))
+    dropped = sweep.explore_by_node(story, None, watch=True)
+    assert _summary(dropped) == _summary(kept)
+    assert dropped.states == kept.states and dropped.coverage.endings == kept.coverage.endings
+    # A planted soft-lock or trap leaves nodes unsettled: their sets are needed, so it sweeps again.
+    assert [k.get("keep_sets", False) for k in calls] == ([False, True] if swept_again else [False])
 
 
 def test_a_shortest_path_longer_than_the_graph_distance(tmp_path):
