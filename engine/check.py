@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from . import aim, analysis, explore, runtime
+from .collector import collector_paused
 from .model import Story
 from .problems import Problem, sort_key
 from .state import GameState
@@ -59,23 +58,6 @@ def check_story(story: Story, max_states: int = DEFAULT_MAX_STATES) -> list:
         problems.extend(state_rules(story, max_states))
         problems.sort(key=sort_key)
     return problems
-
-
-@contextmanager
-def collector_paused():
-    """The cyclic collector waits while the rules run (and, in `check`, while the story loads and the report is written).
-
-    The analysis keeps an abstract state and the edges of every node to the end, and the
-    searches keep every state they meet; none of it is cyclic garbage, so each collection
-    only re-scans them and the story (half the time of a check of a large story).
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _problem(rule: str, where, message: str, level: str | None = None) -> Problem:

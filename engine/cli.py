@@ -210,7 +210,7 @@ def cmd_check(args) -> int:
 
 def _check_report(args, directory: str, sources) -> tuple:
     """(what check prints on stdout, on stderr, its exit status)."""
-    from .check import collector_paused
+    from .collector import collector_paused
     from .loader import load_story
 
     # A check makes millions of objects that live to its end and no cyclic garbage worth the

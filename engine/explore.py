@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import invariants, runtime
+from .collector import collector_paused
 from .equivalence import value_classes
 from .model import Location, Story
 from .runtime import StoryRuntimeError
@@ -297,6 +298,11 @@ def explore_exhaustive(story: Story, max_states: int = 1_000_000, watch: bool = 
     `conditions` maps each condition tested (of choices, outcomes and triggers) to
     (seen true, seen false) over the states where it was evaluated.
     """
+    with collector_paused():
+        return _exhaustive(story, max_states, watch, start)
+
+
+def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
     started = time.perf_counter()
     project = _Projection(story)
     coverage = Coverage()
