@@ -321,23 +321,37 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
         if len(comp) == 1 and comp[0] not in taken[comp[0]]:
             settled.add(comp[0])
             continue
-        good = {i: 0 for i in members}
+        # The states that step out of the cycle into a settled node or an ending are good
+        # from the start (a settled node's set, or every state: the same here, as a reached
+        # state only steps into reached states); then what steps into good states inside.
+        good = {}
+        for i in members:
+            acc = 0
+            for edge, part, exit, j in _exits(s, i):
+                target = 0 if j in inside else reached.get(j, everything if j in counts else 0) if done(j) else 0
+                if target:
+                    acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
+            good[i] = acc
         changed = True
         while changed:
             changed = False
             for i in members:
                 acc = good[i]
-                for edge in s.edges[i]:
-                    for part, (_, exits) in enumerate(edge.parts):
-                        for exit, (_, _, j, _) in enumerate(exits):
-                            # a settled node's set, or every state (the same here: a reached
-                            # state only steps into reached states)
-                            target = good.get(j) if j in inside else reached.get(j, everything if j in counts else 0) if done(j) else 0
-                            if target:
-                                acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
+                for edge, part, exit, j in _exits(s, i):
+                    target = good.get(j) if j in inside else 0
+                    if target:
+                        acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
                 if D.minus(acc, good[i]):
                     good[i] = acc
                     changed = True
         if not any(D.minus(reached[i], good[i]) for i in members):
             settled.update(members)
     return settled
+
+
+def _exits(s: SymbolicSearch, i: int):
+    """(edge, part, exit, target node) for every way out of node i."""
+    for edge in s.edges[i]:
+        for part, (_, exits) in enumerate(edge.parts):
+            for exit, (_, _, j, _) in enumerate(exits):
+                yield edge, part, exit, j
