@@ -333,7 +333,7 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
                     acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
             good[i] = acc
         changed = True
-        while changed:
+        while changed and any(D.minus(reached[i], good[i]) for i in members):  # stop once all are good
             changed = False
             for i in members:
                 acc = good[i]
