@@ -352,7 +352,7 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     node_ids = project.node_ids
     layout = story.layout
-    advance, check = runtime.advance, invariants.broken_bits
+    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken_bits
     offered_seen: set = set()
     ids_get = ids.get
     touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]
@@ -373,10 +373,7 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
                     for outcome in choice.outcomes:
                         if outcome.condition is not None:
                             note(outcome.condition, state)
-                # As runtime.possible_outcomes, with each outcome's 1-based index (not found by
-                # list.index: outcomes compare field by field)
-                branches = [(which, o) for which, o in enumerate(choice.outcomes, 1)
-                            if o.condition is None or o.condition.test(state)]
+                branches = [(_outcome_index(choice, o), o) for o in possible(story, state, choice)]
                 if not branches:
                     out.append((choice, number, None, 0, -1, 0))  # no outcome can be drawn
                     continue

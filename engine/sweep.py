@@ -103,11 +103,8 @@ def explore_by_node(story: Story, max_states: int | None = None, watch: bool = F
     start_set = s.start_set(first)
     n = len(s.node_ids)
     graph = [set() for _ in range(n)]
-    for i, edges in enumerate(s.edges):
-        for edge in edges:
-            for _, exits in edge.parts:
-                for _, _, j, _ in exits:
-                    graph[i].add(j)
+    for i in range(n):
+        graph[i].update(j for _, _, _, j in s.exits(i))
     order = _components(graph)
     rank = {i: r for r, comp in enumerate(order) for i in comp}
     reached = {begin: start_set}  # node index -> its states (let go of behind the sweep, see above)
@@ -327,7 +324,7 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
         good = {}
         for i in members:
             acc = 0
-            for edge, part, exit, j in _exits(s, i):
+            for edge, part, exit, j in s.exits(i):
                 target = 0 if j in inside else reached.get(j, everything if j in counts else 0) if done(j) else 0
                 if target:
                     acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
@@ -337,7 +334,7 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
             changed = False
             for i in members:
                 acc = good[i]
-                for edge, part, exit, j in _exits(s, i):
+                for edge, part, exit, j in s.exits(i):
                     target = good.get(j) if j in inside else 0
                     if target:
                         acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
@@ -348,10 +345,3 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
             settled.update(members)
     return settled
 
-
-def _exits(s: SymbolicSearch, i: int):
-    """(edge, part, exit, target node) for every way out of node i."""
-    for edge in s.edges[i]:
-        for part, (_, exits) in enumerate(edge.parts):
-            for exit, (_, _, j, _) in enumerate(exits):
-                yield edge, part, exit, j

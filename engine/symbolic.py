@@ -318,6 +318,13 @@ class SymbolicSearch:
                                  self._maps(step), tuple(parts)))
         return tuple(out)
 
+    def exits(self, i: int):
+        """(edge, part, exit, target node index) for every way out of node i."""
+        for edge in self.edges[i]:
+            for part, (_, exits) in enumerate(edge.parts):
+                for exit, (_, _, j, _) in enumerate(exits):
+                    yield edge, part, exit, j
+
     def start_set(self, state) -> int:
         values = self.vars.values(state.bits)
         i = self.index[state.node]
@@ -503,11 +510,9 @@ def explore_symbolic(story: Story, max_states: int = 1_000_000, watch: bool = Fa
 def incoming_edges(s: SymbolicSearch) -> dict:
     """Node index -> the (edge, part, exit) that lead into it."""
     incoming: dict = {j: [] for j in range(len(s.node_ids))}
-    for edges in s.edges:
-        for edge in edges:
-            for part, (_, exits) in enumerate(edge.parts):
-                for exit, (_, _, j, _) in enumerate(exits):
-                    incoming[j].append((edge, part, exit))
+    for i in range(len(s.node_ids)):
+        for edge, part, exit, j in s.exits(i):
+            incoming[j].append((edge, part, exit))
     return incoming
 
 
@@ -625,12 +630,10 @@ def _find_traps(s: SymbolicSearch, reached: dict, path_to, first_depth, findings
         changed = False
         for i in order:
             acc = good.get(i, 0)
-            for edge in s.edges[i]:
-                for part, (_, exits) in enumerate(edge.parts):
-                    for exit, (_, _, j, _) in enumerate(exits):
-                        target = good.get(j)
-                        if target:
-                            acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
+            for edge, part, exit, j in s.exits(i):
+                target = good.get(j)
+                if target:
+                    acc = D.union(acc, D.meet(s.predecessors(edge, part, exit, target), reached[i]))
             if D.minus(acc, good.get(i, 0)):  # it only grows
                 good[i] = acc
                 changed = True
@@ -649,12 +652,10 @@ def _find_traps(s: SymbolicSearch, reached: dict, path_to, first_depth, findings
         for member in region:
             if len(names) < 6:
                 names.append(s.node_ids[member])
-            for edge in s.edges[member]:
-                for _, exits in edge.parts:
-                    for _, _, j, _ in exits:
-                        if j in trapped and j not in covered:
-                            covered.add(j)
-                            region.append(j)
+            for _, _, _, j in s.exits(member):
+                if j in trapped and j not in covered:
+                    covered.add(j)
+                    region.append(j)
         node = nodes[s.node_ids[i]]
         depth = first_depth(i, trapped[i])
         findings.append(Finding("trap", "error", f"from {node.id!r} no ending can be reached: every path loops "
