@@ -5,6 +5,7 @@ Run by hand, from the project's root, in the venv the README sets up:
     .venv/bin/python bench/run.py            # about two minutes
     .venv/bin/python bench/run.py --quick    # fewer repeats
     .venv/bin/python bench/run.py --whole-campaign   # adds the complete search of the campaign (many minutes)
+    .venv/bin/python bench/run.py --only start-up    # one part: start-up, check, play or search
 
 Every figure is the median of several runs; its floor is measured in the same run on the
 same machine, and the ratio is figure / floor (lower is better for times, higher for rates).
@@ -13,6 +14,7 @@ same machine, and the ratio is figure / floor (lower is better for times, higher
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import pty
@@ -77,6 +79,27 @@ def first_frame(cmd, marker: bytes, cwd, env=None) -> float:
         proc.kill()
         proc.wait()
         os.close(master)
+
+
+def first_prompt(cmd, marker: bytes, cwd, env=None) -> float:
+    """Seconds until `marker` appears on the standard output of `cmd`, run with pipes (as plain mode is)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd,
+                            env=env)
+    seen = b""
+    try:
+        while marker not in seen:
+            ready, _, _ = select.select([proc.stdout], [], [], 10)
+            chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
+            if not chunk:
+                raise RuntimeError(f"no {marker!r} within 10 s")
+            seen += chunk
+        return time.perf_counter() - started
+    finally:
+        proc.stdin.close()  # end of input: the game says goodbye and exits
+        proc.stdout.read()
+        proc.wait()
 
 
 def random_play_rate(story, choices: int, seed: int = 1) -> float:
@@ -151,90 +174,115 @@ def row(name: str, value: float, unit: str, floor: float, floor_name: str, bette
     return f"| {name} | {value:,.3f} {unit} | {floor:,.3f} {unit} ({floor_name}) | {ratio:.2f}x ({better} is better) |"
 
 
+def startup_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, uncached: dict) -> None:
+    floor_import, rss_import = median_child([PY, "-c", "import yaml, prompt_toolkit"], repeats)
+    plain_cmd = GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")]
+    run_child(plain_cmd, cwd=work, env=cached)  # fills the cache
+    rss_plain = 0.0
+    for label, env in (("cached", cached), ("no cache", uncached)):
+        plain = statistics.median(first_prompt(plain_cmd, b"\n> ", work, env) for _ in range(repeats))
+        rss_plain = max(rss_plain, run_child(plain_cmd, cwd=work, env=env)[1])  # the whole run: its peak memory
+        rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor_import,
+                        "python -c 'import yaml, prompt_toolkit'"))
+    for label, env in (("cached", cached), ("no cache", uncached)):
+        frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work,
+                              env) for _ in range(repeats)]
+        rows.append(row(f"start-up, full screen, to the first frame ({label})", statistics.median(frames), "s",
+                        floor_import, "same floor"))
+    notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
+
+
+def check_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, uncached: dict) -> None:
+    for name, size in (("1k", 1000), ("10k", 10000)):
+        directory = generate(work / f"s{name}", size, seed=1)
+        files = sorted(str(p) for p in directory.glob("*.yaml"))
+        loader = ("import sys, yaml\nfor f in sys.argv[1:]:\n"
+                  "    yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader)")
+        floor, rss_floor = median_child([PY, "-c", loader, *files], max(3, repeats // 2))
+        check = GAME + ["check", str(directory)]
+        cold, rss_cold = median_child(check, max(3, repeats // 2), env=uncached)
+        rows.append(row(f"check, {name} nodes, cold", cold, "s", floor, "yaml.load, C loader, same files"))
+        run_child(check, env=cached)  # fills the cache
+        warm, _ = median_child(check, max(3, repeats // 2), env=cached)
+        rows.append(row(f"check, {name} nodes, warm (files unchanged)", warm, "s", floor, "same floor"))
+        load_only = [PY, "-c", "import sys; from engine.loader import load_story; load_story(sys.argv[1])",
+                     str(directory)]
+        loaded, _ = median_child(load_only, max(3, repeats // 2), env=uncached)
+        notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
+                     f"the rest of a cold check is its analysis and searches")
+        notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
+
+
+def play_rows(rows: list, campaign, big, quick: bool) -> None:
+    loop = statistics.median(dict_loop_rate(300_000) for _ in range(3))
+    for name, story in (("campaign", campaign), ("10k story", big)):
+        rate = statistics.median(random_play_rate(story, 20_000 if quick else 60_000) for _ in range(3))
+        rows.append(row(f"random play with rendering, {name}", rate, "choices/s", loop,
+                        "bare dict random walk", "higher"))
+
+
+def search_rows(rows: list, campaign, s1k) -> None:
+    for name, story, cap in (("campaign", campaign, 300_000), ("1k story", s1k, 200_000)):
+        states, rate, per_state, complete = exhaustive(story, cap)
+        done = "complete" if complete else f"stopped at {cap:,}"
+        rows.append(f"| exhaustive search, {name} ({states:,} states, {done}) | {rate:,.0f} states/s | "
+                    f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
+        rows.append(f"| memory per explored state, {name} | {per_state:,.0f} bytes | 200 bytes (target) | "
+                    f"{per_state / 200:.2f}x (lower is better) |")
+    for cap in (300_000, 3_000_000):
+        states, rate, per_state, complete, depth = exhaustive_symbolic(campaign, cap)
+        done = "complete" if complete else f"stopped at level {depth}, past {cap:,}"
+        rows.append(f"| exhaustive search, symbolic, campaign ({states:,} states, {done}) | {rate:,.0f} states/s | "
+                    f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
+        rows.append(f"| memory per explored state, symbolic, campaign ({states:,} states) | {per_state:,.0f} bytes | "
+                    f"200 bytes (target) | {per_state / 200:.2f}x (lower is better) |")
+
+
+def whole_campaign_rows(rows: list, work: Path) -> None:
+    states, seconds, rss = whole_campaign(work)
+    rows.append(f"| exhaustive search, node by node, the whole campaign ({states:,} states, complete) | "
+                f"{states / seconds:,.0f} states/s ({seconds:,.0f} s) | 100,000 states/s (target) | "
+                f"{states / seconds / 100_000:,.0f}x (higher is better) |")
+    rows.append(f"| memory per explored state, node by node, the whole campaign | {rss * 2**20 / states:.3f} bytes "
+                f"({rss:,.0f} MiB peak) | 200 bytes (target) | {rss * 2**20 / states / 200:.4f}x "
+                "(lower is better) |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller runs")
     parser.add_argument("--whole-campaign", action="store_true",
                         help="also search the campaign exhaustively to the end, node by node (many minutes)")
+    parser.add_argument("--only", choices=("start-up", "check", "play", "search"), action="append",
+                        help="measure only this part (repeatable); the default is every part")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
+    # The children import the engine from this tree. `pip install .` compiles a package's
+    # bytecode, and Python writes it on first import unless PYTHONDONTWRITEBYTECODE is set;
+    # compiling it here measures start-up as an installed copy starts, not recompiling every run.
+    compileall.compile_dir(str(ROOT / "engine"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="aoud-bench-"))
     try:
-        s1k = generate(work / "s1k", 1000, seed=1)
-        s10k = generate(work / "s10k", 10000, seed=1)
-        campaign_dir = ROOT / "story"
         rows = ["| measure | figure | floor | ratio |", "| --- | --- | --- | --- |"]
-        notes = []
-
+        notes: list = []
         # The game keeps a cache of parsed stories and check reports; "cached" rows run with a
         # cache one earlier run has filled, "no cache" rows with caching off (a first start,
         # or the first check after an edit).
         cached = {"AOUD_CACHE_DIR": str(work / "cache")}
         uncached = {"AOUD_NO_CACHE": "1"}
-        floor_import, rss_import = median_child([PY, "-c", "import yaml, prompt_toolkit"], repeats)
-        plain_cmd = GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")]
-        run_child(plain_cmd, cwd=work, env=cached)  # fills the cache
-        for label, env in (("cached", cached), ("no cache", uncached)):
-            plain, rss_plain = median_child(plain_cmd, repeats, cwd=work, env=env)
-            rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor_import,
-                            "python -c 'import yaml, prompt_toolkit'"))
-        for label, env in (("cached", cached), ("no cache", uncached)):
-            frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work,
-                                  env) for _ in range(repeats)]
-            rows.append(row(f"start-up, full screen, to the first frame ({label})", statistics.median(frames), "s",
-                            floor_import, "same floor"))
-        notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
-
-        for name, directory in (("1k", s1k), ("10k", s10k)):
-            files = sorted(str(p) for p in directory.glob("*.yaml"))
-            loader = ("import sys, yaml\nfor f in sys.argv[1:]:\n"
-                      "    yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader)")
-            floor, rss_floor = median_child([PY, "-c", loader, *files], max(3, repeats // 2))
-            check = GAME + ["check", str(directory)]
-            cold, rss_cold = median_child(check, max(3, repeats // 2), env=uncached)
-            rows.append(row(f"check, {name} nodes, cold", cold, "s", floor, "yaml.load, C loader, same files"))
-            run_child(check, env=cached)  # fills the cache
-            warm, _ = median_child(check, max(3, repeats // 2), env=cached)
-            rows.append(row(f"check, {name} nodes, warm (files unchanged)", warm, "s", floor, "same floor"))
-            load_only = [PY, "-c", "import sys; from engine.loader import load_story; load_story(sys.argv[1])",
-                         str(directory)]
-            loaded, _ = median_child(load_only, max(3, repeats // 2), env=uncached)
-            notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
-                         f"the rest of a cold check is its analysis and searches")
-            notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
-
-        campaign = load(campaign_dir)
-        big = load(s10k)
-        loop = statistics.median(dict_loop_rate(300_000) for _ in range(3))
-        for name, story in (("campaign", campaign), ("10k story", big)):
-            rate = statistics.median(random_play_rate(story, 20_000 if args.quick else 60_000) for _ in range(3))
-            rows.append(row(f"random play with rendering, {name}", rate, "choices/s", loop,
-                            "bare dict random walk", "higher"))
-
-        for name, story, cap in (("campaign", campaign, 300_000), ("1k story", load(s1k), 200_000)):
-            states, rate, per_state, complete = exhaustive(story, cap)
-            done = "complete" if complete else f"stopped at {cap:,}"
-            rows.append(f"| exhaustive search, {name} ({states:,} states, {done}) | {rate:,.0f} states/s | "
-                        f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
-            rows.append(f"| memory per explored state, {name} | {per_state:,.0f} bytes | 200 bytes (target) | "
-                        f"{per_state / 200:.2f}x (lower is better) |")
-
-        for cap in (300_000, 3_000_000):
-            states, rate, per_state, complete, depth = exhaustive_symbolic(campaign, cap)
-            done = "complete" if complete else f"stopped at level {depth}, past {cap:,}"
-            rows.append(f"| exhaustive search, symbolic, campaign ({states:,} states, {done}) | {rate:,.0f} states/s | "
-                        f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
-            rows.append(f"| memory per explored state, symbolic, campaign ({states:,} states) | {per_state:,.0f} bytes | "
-                        f"200 bytes (target) | {per_state / 200:.2f}x (lower is better) |")
-
+        parts = set(args.only or ("start-up", "check", "play", "search"))
+        if "start-up" in parts:
+            startup_rows(rows, notes, work, repeats, cached, uncached)
+        if "check" in parts:
+            check_rows(rows, notes, work, repeats, cached, uncached)
+        if parts & {"play", "search"}:
+            campaign = load(ROOT / "story")
+            if "play" in parts:
+                play_rows(rows, campaign, load(generate(work / "p10k", 10000, seed=1)), args.quick)
+            if "search" in parts:
+                search_rows(rows, campaign, load(generate(work / "p1k", 1000, seed=1)))
         if args.whole_campaign:
-            states, seconds, rss = whole_campaign(work)
-            rows.append(f"| exhaustive search, node by node, the whole campaign ({states:,} states, complete) | "
-                        f"{states / seconds:,.0f} states/s ({seconds:,.0f} s) | 100,000 states/s (target) | "
-                        f"{states / seconds / 100_000:,.0f}x (higher is better) |")
-            rows.append(f"| memory per explored state, node by node, the whole campaign | {rss * 2**20 / states:.3f} bytes "
-                        f"({rss:,.0f} MiB peak) | 200 bytes (target) | {rss * 2**20 / states / 200:.4f}x "
-                        "(lower is better) |")
+            whole_campaign_rows(rows, work)
 
         print(f"aoud-adventure benchmark, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, "
               f"{os.cpu_count()} cores")
