@@ -121,11 +121,20 @@ def _key(*parts) -> bytes:
 
 def load_story(directory) -> tuple:
     """loader.load_story(directory), from the cache when no file has changed since it was stored."""
+    story, problems, store = load_story_later(directory)
+    store()
+    return story, problems
+
+
+def load_story_later(directory) -> tuple:
+    """(story, problems, store): as load_story, but a story just parsed is put in the cache only when
+    store() is called, so that a player can call it once the first screen is up (pickling the
+    campaign takes about as long as a third of parsing it)."""
     directory = str(directory)
     if not os.path.isdir(directory):
         from .loader import load_story as parse
 
-        return parse(directory)
+        return (*parse(directory), _nothing)
     sources, content = read_sources(directory)
     store = Store.open(directory, "story")
     key = _key(engine_fingerprint(), directory, content)
@@ -134,15 +143,34 @@ def load_story(directory) -> tuple:
         if payload is not None:
             found = _unpickle(payload)
             if found is not None:
-                return found
+                return (*found, _nothing)
     from .loader import load_story as parse
 
     story, problems = parse(directory, (sources, content))
-    if store is not None and all(s.data is not None for s in sources):  # an unreadable file may become readable
+    if store is None or not all(s.data is not None for s in sources):  # an unreadable file may become readable
+        return story, problems, _nothing
+
+    def put() -> None:
         payload = _pickle(story, problems)
         if payload is not None:
             store.write(key, payload)
-    return story, problems
+
+    return story, problems, _once(put)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _once(fn):
+    """`fn`, callable any number of times, run on the first call only."""
+    pending = [fn]
+
+    def call() -> None:
+        if pending:
+            pending.pop()()
+
+    return call
 
 
 def _pickle(story, problems: list) -> Optional[bytes]:

@@ -262,12 +262,12 @@ def cmd_graph(args) -> int:
 
 def cmd_play(args) -> int:
     from . import saves
-    from .cache import load_story
+    from .cache import load_story_later
     from .game import Game
     from .problems import Problem
 
     directory = args.story or str(bundled_story_dir())
-    story, problems = load_story(directory)
+    story, problems, store = load_story_later(directory)  # a first start caches the story once the screen is up
     if story is None:
         _story_problems([p for p in problems if isinstance(p, Problem)])
         print(f"aoud-adventure: the story in {directory!r} has errors; see above.", file=sys.stderr)
@@ -295,19 +295,21 @@ def cmd_play(args) -> int:
     if plain:
         from .plain import PlainPlayer
 
-        player = PlainPlayer(game, sys.stdin, sys.stdout)
+        player = PlainPlayer(game, sys.stdin, sys.stdout, idle=store)
         if args.resume or args.load:
             print(game.load(args.load))
             print()
         try:
             return player.run()
         finally:
+            store()  # a game that ended before waiting for input
             _write_record(args, game, directory)
     from .tui import run_fullscreen
 
     try:
-        return run_fullscreen(game, resume=args.resume, load=args.load)
+        return run_fullscreen(game, resume=args.resume, load=args.load, idle=store)
     finally:
+        store()
         _write_record(args, game, directory)
 
 

@@ -14,10 +14,11 @@ PROMPT = "> "
 class PlainPlayer:
     """Reads one line per turn from `inp`, writes plain text to `out` (no escape sequences)."""
 
-    def __init__(self, game: Game, inp, out, width: int | None = None):
+    def __init__(self, game: Game, inp, out, width: int | None = None, idle=None):
         self.game = game
         self.inp = inp
         self.out = out
+        self.idle = idle  # called once the first prompt is shown, while the player reads
         self.width = width or max(20, min(100, shutil.get_terminal_size((80, 24)).columns))
 
     def say(self, text: str = "") -> None:
@@ -44,6 +45,9 @@ class PlainPlayer:
         while True:
             self.out.write(PROMPT)
             self.out.flush()
+            if self.idle is not None:
+                idle, self.idle = self.idle, None
+                idle()
             line = self.inp.readline()
             if not line:
                 self.say()

@@ -116,8 +116,9 @@ class Paragraphs(UIControl):
 class FullScreenPlayer:
     """The game on one screen. `mode` is what the main pane shows: title, saves (to load one) or play."""
 
-    def __init__(self, game, *, input=None, output=None):
+    def __init__(self, game, *, input=None, output=None, idle=None):
         self.game = game
+        self.idle = idle  # called once the first frame is on the screen
         self.mode = "title"
         self.back = "title"  # where Escape leaves the list of saves for
         self.in_game = False
@@ -145,6 +146,13 @@ class FullScreenPlayer:
         )
         # How long a lone ESC byte waits for the rest of an arrow key's sequence; 0.5 s makes Escape feel stuck.
         self.app.ttimeoutlen = 0.1
+        if idle is not None:
+            self.app.after_render += self._first_frame_drawn
+
+    def _first_frame_drawn(self, app) -> None:
+        idle, self.idle = self.idle, None  # stays a handler, doing nothing after the first frame
+        if idle is not None:
+            idle()
 
     # Layout
 
@@ -418,6 +426,7 @@ class FullScreenPlayer:
             return 0
 
 
-def run_fullscreen(game, resume: bool = False, load: Optional[str] = None, *, input=None, output=None) -> int:
-    """Play `game` full-screen until the player quits; the exit status (0)."""
-    return FullScreenPlayer(game, input=input, output=output).run(resume, load)
+def run_fullscreen(game, resume: bool = False, load: Optional[str] = None, *, input=None, output=None,
+                   idle=None) -> int:
+    """Play `game` full-screen until the player quits; the exit status (0). `idle` runs once the first frame is drawn."""
+    return FullScreenPlayer(game, input=input, output=output, idle=idle).run(resume, load)

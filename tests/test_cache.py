@@ -223,3 +223,36 @@ def test_plain_mode_never_imports_prompt_toolkit_nor_yaml_when_cached(tmp_path):
         assert run.returncode == 0, run.stderr
         found.append(run.stdout.rsplit("MODULES", 1)[1].split())
     assert found == [["False", "True"], ["False", "False"]]
+
+
+def test_a_first_start_caches_the_story_only_when_asked_and_once(campaign, cache_at, monkeypatch):
+    story, problems, store = cache.load_story_later(str(campaign))
+    assert story is not None and problems == []
+    assert not cache_at.exists() or list(cache_at.iterdir()) == []  # nothing pickled before the screen is up
+    writes = []
+    real = cache.Store.write
+    monkeypatch.setattr(cache.Store, "write", lambda self, key, payload: (writes.append(key), real(self, key, payload)))
+    store()
+    store()
+    assert len(writes) == 1 and len(list(cache_at.iterdir())) == 1
+    _no_parsing(monkeypatch)
+    cached, _, again = cache.load_story_later(str(campaign))
+    again()
+    assert _model_bytes(cached) == _model_bytes(story) and len(writes) == 1  # a hit stores nothing
+
+
+def test_plain_mode_caches_the_story_after_its_first_prompt(tmp_path):
+    """A first start shows the scene first; the cache is written while the player reads it."""
+    from engine.game import Game
+    from engine.plain import PROMPT, PlainPlayer
+
+    import io
+
+    story = loader.load(CAMPAIGN)
+    out = io.StringIO()
+    seen = []
+    player = PlainPlayer(Game(story, tmp_path / "saves", seed=1), io.StringIO("1\n"), out,
+                         idle=lambda: seen.append(out.getvalue()))
+    assert player.run() == 0
+    assert len(seen) == 1 and seen[0].endswith(PROMPT) and "1) " in seen[0]
+    assert out.getvalue().count(PROMPT) == 2  # asked again after the first choice, without a second idle call

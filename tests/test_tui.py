@@ -307,3 +307,25 @@ def test_run_fullscreen_returns_zero(game):
         inp.send_text("n1q")
         assert run_fullscreen(game, input=inp, output=DummyOutput()) == 0
     assert game.state.turn == 1
+
+
+def test_idle_work_waits_for_the_first_frame_and_runs_once(game):
+    class Counting(DummyOutput):
+        flushed = 0
+
+        def flush(self):
+            self.flushed += 1
+
+    output = Counting()
+    frames = []
+    with create_pipe_input() as inp:
+        inp.send_text("n1" + DOWN + ENTER + "1q")  # a new game played to an ending, then quit
+        player = FullScreenPlayer(game, input=inp, output=output, idle=lambda: frames.append(output.flushed))
+        assert frames == []
+        result = []
+        worker = threading.Thread(target=lambda: result.append(player.run()), daemon=True)
+        worker.start()
+        worker.join(timeout=10)
+    assert result == [0] and game.session.ended
+    assert len(frames) == 1 and frames[0] >= 1  # once, after the first frame reached the terminal
+    assert output.flushed > frames[0]  # the frames after it did not call it again
