@@ -14,36 +14,38 @@ RENDER_MEMO_LIMIT = 200_000  # entries; the memo starts over past it, so memory 
 class Machine:
     """Derived once per loaded story (see `Story.machine`); never changes what a step does, only its speed.
 
-    `run` maps id() of a choice, an outcome or a trigger to its compiled effects (absent
-    when it has none); `entry` maps a node id to its entry effects.
+    `entry_of` gives a node's entry effects, `run_of` the own effects of a choice, an outcome
+    or a trigger (by id()), and `edge_of` (target, every effect of taking it) for a plain
+    choice or an outcome (by id()); effects are one function or None. Each is compiled on
+    first use, and kept in the dict of the same name: a player's first screen needs a few,
+    a search all.
     """
 
     def __init__(self, story: Story):
         layout = story.layout
         self.layout = layout
         self.tick = compile_tick(story, layout)
-        self.run: dict = {}
-        self.entry: dict = {}
-        self.ends = {n.id: n.ending is not None for n in story.nodes.values()}
-        self.edge: dict = {}  # id() of a plain choice or of an outcome -> (target, all its effects or None)
-        for node in story.nodes.values():
-            fn = compile_effects(story, layout, node.effects)
-            if fn is not None:
-                self.entry[node.id] = fn
+        owners: dict = {}  # id() -> the choice, outcome or trigger
+        takes: dict = {}  # id() of a plain choice or an outcome -> (its choice, the outcome or None)
         for node in story.nodes.values():
             for choice in node.choices:
-                self._add(story, choice)
+                owners[id(choice)] = choice
                 if choice.goto is not None:
-                    self.edge[id(choice)] = (choice.goto, chain(self.run.get(id(choice)),
-                                                                 self.entry.get(choice.goto)))
+                    takes[id(choice)] = (choice, None)
                 for outcome in choice.outcomes:
-                    self._add(story, outcome)
-                    self.edge[id(outcome)] = (outcome.goto, chain(self.run.get(id(choice)), self.run.get(id(outcome)),
-                                                                   self.entry.get(outcome.goto)))
+                    owners[id(outcome)] = outcome
+                    takes[id(outcome)] = (choice, outcome)
         for trigger in story.triggers:
-            self._add(story, trigger)
+            owners[id(trigger)] = trigger
+        # Plain dicts, which the hot path indexes directly (a dict subclass filling itself is
+        # slower to index); it calls the methods below on a KeyError.
+        self.entry: dict = {}
+        self.run: dict = {}
+        self.edge: dict = {}
+        self._story, self._owners, self._takes = story, owners, takes
+        self.ends = {n.id: n.ending is not None for n in story.nodes.values()}
         # A trigger fires when its condition becomes true, which needs the bits it reads (or the turn) to change.
-        self.triggers = tuple((t, *self.mask_of(story, t.condition.names), self.run.get(id(t))) for t in story.triggers)
+        self.triggers = tuple((t, *self.mask_of(story, t.condition.names), self.run_of(id(t))) for t in story.triggers)
         self.turn_at: Optional[str] = story.infection.on_player_turned
         self.player_shift = layout.clock_shifts[0]
         self.player_top = layout.turns[0] + 2  # the stored value of a clock that has run out
@@ -52,10 +54,35 @@ class Machine:
         self.verdicts: dict = {}  # invariants' memo
         self._masks: dict = {}
 
-    def _add(self, story: Story, owner) -> None:
-        fn = compile_effects(story, self.layout, owner.effects)
-        if fn is not None:
-            self.run[id(owner)] = fn
+    def entry_of(self, node_id: str):
+        """A node's entry effects as one function, or None."""
+        try:
+            return self.entry[node_id]
+        except KeyError:
+            fn = self.entry[node_id] = compile_effects(self._story, self.layout, self._story.nodes[node_id].effects)
+            return fn
+
+    def run_of(self, key: int):
+        """The effects of one choice, outcome or trigger (by id()) as one function, or None."""
+        try:
+            return self.run[key]
+        except KeyError:
+            fn = self.run[key] = compile_effects(self._story, self.layout, self._owners[key].effects)
+            return fn
+
+    def edge_of(self, key: int) -> tuple:
+        """(target, all the effects of taking it) for a plain choice or an outcome, by id()."""
+        try:
+            return self.edge[key]
+        except KeyError:
+            choice, outcome = self._takes[key]
+            if outcome is None:
+                found = choice.goto, chain(self.run_of(id(choice)), self.entry_of(choice.goto))
+            else:
+                found = outcome.goto, chain(self.run_of(id(choice)), self.run_of(id(outcome)),
+                                            self.entry_of(outcome.goto))
+            self.edge[key] = found
+            return found
 
     def mask_of(self, story: Story, names) -> tuple:
         """(the bits that hold these names' values, whether `turn` is among them)."""
@@ -123,3 +150,4 @@ class Machine:
             mask, turn = self.mask_of(story, names)
             found = self._masks[id(template)] = (mask | extra, turn)
         return found
+

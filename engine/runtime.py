@@ -37,7 +37,7 @@ class Turn(NamedTuple):
 def start(story: Story, seed: int) -> GameState:
     """The state at the start node, its entry effects applied."""
     state = initial_state(story, seed)
-    entry = story.machine.entry.get(story.start)
+    entry = story.machine.entry_of(story.start)
     return state if entry is None else GameState(state.node, entry(state.bits), state.rng, 0, state.layout)
 
 
@@ -118,7 +118,11 @@ def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Ou
     bits = state.bits
     if bits & layout.running:
         bits = machine.tick(bits)
-    target, effects = machine.edge[id(choice) if outcome is None else id(outcome)]
+    key = id(choice) if outcome is None else id(outcome)
+    try:
+        target, effects = machine.edge[key]
+    except KeyError:
+        target, effects = machine.edge_of(key)
     if effects is not None:
         bits = effects(bits)
     if machine.ends[target]:
@@ -145,7 +149,7 @@ def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Ou
 
 
 def _enter(machine, target: str, bits: int) -> tuple:
-    effects = machine.entry.get(target)
+    effects = machine.entry_of(target)
     if effects is not None:
         bits = effects(bits)
     return target, bits, target

@@ -293,6 +293,23 @@ def test_node_entry_effects(make_story):
     assert state.counters[1] == 15 and "knife" in state.items
 
 
+def test_effects_are_compiled_when_first_taken_and_then_kept(make_story):
+    story = make_story(with_choices("      - {id: go, text: Go, goto: room}\n", """\
+  room:
+    text: A room.
+    do: [{gain: knife}]
+    choices: [{id: back, text: Back, do: [{lose: knife}], goto: hub}]
+"""))
+    machine = story.machine
+    assert machine.edge == {}  # nothing compiled before the first step
+    state = take(story, runtime.start(story, 1), "go")
+    assert "knife" in state.items and len(machine.edge) == 1 and "room" in machine.entry
+    kept = dict(machine.edge)
+    state = take(story, take(story, state, "back"), "go")
+    assert "knife" in state.items and len(machine.edge) == 2
+    assert all(machine.edge[k] is v for k, v in kept.items())  # compiled once, not again
+
+
 def test_text_substitutions_and_fragments(make_story):
     story = make_story(with_choices("      - {id: stay, text: Stay, goto: hub}\n", """\
   talk:
