@@ -6,11 +6,9 @@ import dataclasses
 import gc
 import hashlib
 import io
-import json
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -93,6 +91,8 @@ class Store:
 
     def write(self, key: bytes, payload: bytes) -> None:
         """Store atomically (a temporary file renamed into place); failing to write is never an error."""
+        import tempfile  # here, not at the top: a first start writes the cache after its first screen
+
         tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -250,6 +250,8 @@ def _unpickle(payload: bytes) -> Optional[tuple]:
 
 def cached_report(directory: str, options: tuple, make) -> tuple:
     """(stdout text, stderr text, exit status) of `check`: `make()` when any file or option changed."""
+    import json  # only `check` caches reports: a game's start does not need json
+
     if not os.path.isdir(directory):
         return make(None)
     sources, content = read_sources(directory)

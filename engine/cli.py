@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -150,6 +149,8 @@ def main(argv=None) -> int:
         if args.command == "check":
             return cmd_check(args)
         if args.command == "schema":
+            import json
+
             from .schema import story_schema
 
             json.dump(story_schema(), sys.stdout, indent=1)
@@ -234,6 +235,8 @@ def _report(args, directory: str, story, problems: list) -> tuple:
     warnings = sum(1 for p in problems if p.level == "warning")
     out, err = io.StringIO(), io.StringIO()
     if args.format == "json":
+        import json
+
         json.dump({"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": warnings},
                   out, indent=1)
         out.write("\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import re
@@ -779,6 +778,8 @@ def _describe(node) -> str:
 
 
 def _did_you_mean(name: str, candidates) -> str:
+    import difflib  # only when a name is wrong: not on every start
+
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 
 from .model import FATES, PLAYER, Story
 from .state import CARRIER, CLEAN, GameState, seed_generator
@@ -13,6 +12,8 @@ class PresetError(ValueError):
 
 
 def _hint(name: str, pool) -> str:
+    import difflib  # only when a name is wrong: not on every start
+
     close = difflib.get_close_matches(str(name), sorted(pool), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +99,8 @@ def encode(session: Session, slot: str) -> dict:
 
 def write_save(directory, slot: str, session: Session) -> Path:
     """Write a save atomically: the previous file in the slot survives any failure."""
+    import json  # here, not at the top: a game's first screen needs neither json nor tempfile
+
     path = slot_path(Path(directory), slot)
     data = json.dumps(encode(session, slot), indent=1, ensure_ascii=False).encode("utf-8")
     _atomic_write(path, data)
@@ -113,6 +113,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SaveError(f"cannot create the save directory {str(directory)!r}: {err.strerror}") from None
+    import tempfile
+
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.stem}.", suffix=".tmp")
@@ -148,6 +150,8 @@ def _sync_dir(directory: Path) -> None:
 
 
 def read_json(path: Path) -> dict:
+    import json
+
     try:
         if path.stat().st_size > MAX_SAVE_BYTES:
             raise SaveError(f"{str(path)!r} is too large to be a save file")
@@ -278,6 +282,8 @@ def record_ending(directory, story: Story, ending_id: str) -> bool:
         return False
     found[ending_id] = time.strftime("%Y-%m-%d %H:%M")
     stories[story.title] = found
+    import json
+
     _atomic_write(path, json.dumps({"format": "aoud-adventure-gallery", "version": 1, "stories": stories},
                                    indent=1, ensure_ascii=False).encode("utf-8"))
     return True
