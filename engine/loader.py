@@ -27,6 +27,9 @@ _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "bool", "null", "map", "seq", "float")}
 _NULL, _INT, _BOOL, _STR = (_STD + t for t in ("null", "int", "bool", "str"))
 _CONSTRUCT = yaml.constructor.SafeConstructor()
+# Where an explicit tag could start: `!` after a line start, a space or a flow indicator (never
+# inside a word, as in "Run!"); a file without one has only the tags its scalars resolve to.
+_MAY_TAG = re.compile(r"(?:^|[\s\[\]{},])!", re.M)
 # The fields of bare values (a goto, an id in a list, an amount, a flag's value), made once: each is read thousands of times.
 _ID_FIELD = spec.Field("id", "")
 _INT_FIELD = spec.Field("int", "")
@@ -162,8 +165,11 @@ class _Loader:
         scanned = bound <= MAX_DEPTH or bound > self.budget
         if bound > self.budget and self.refuse_deep(shown, source):
             return
+        composer = _SafeLoader(source)
         try:
-            documents = list(yaml.compose_all(source, Loader=_SafeLoader))
+            documents = []
+            while composer.check_node():
+                documents.append(composer.get_node())
         except yaml.MarkedYAMLError as err:
             if not scanned and self.refuse_deep(shown, source):
                 return
@@ -178,6 +184,8 @@ class _Loader:
             self.error(top, f"this is not valid YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
                        "yaml-syntax")
             return
+        finally:
+            composer.dispose()
         documents = [d for d in documents if d is not None]
         if not documents:
             if rel == MANIFEST_NAME:
@@ -185,7 +193,10 @@ class _Loader:
             return
         file = _File(shown, lines, documents[0])
         # A tagged node is reported, never constructed; the rest of the file is still checked.
-        bad, depth, shared = self.shape(documents[0])
+        if scanned and not _MAY_TAG.search(source) and composer.implicit_tags() <= _ALLOWED_TAGS:
+            bad, depth, shared = False, 0, False  # no tag, and nesting known to be shallow: no need to walk
+        else:
+            bad, depth, shared = self.shape(documents[0])
         if not scanned and (depth > MAX_DEPTH or shared or len(documents) > 1) and self.refuse_deep(shown, source):
             return
         if len(documents) > 1:

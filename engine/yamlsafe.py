@@ -55,6 +55,12 @@ class SafeLoader(_Base):
             return tag
         return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
 
+    def implicit_tags(self) -> set:
+        """The tags plain scalars resolved to so far, and the default ones (with path resolvers: unknown)."""
+        if not self._plain_paths:
+            return {"?"}  # resolved by the inherited resolve, which does not remember them
+        return {*self._tags.values(), self.DEFAULT_SCALAR_TAG, self.DEFAULT_SEQUENCE_TAG, self.DEFAULT_MAPPING_TAG}
+
     def _implicit_tag(self, value: str) -> str:
         for tag, regexp in self._implicit.get(value[:1], self._wildcard):
             if regexp.match(value):

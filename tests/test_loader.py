@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.cli import main
 from engine.loader import load_story
 
@@ -187,6 +189,24 @@ nodes:
                                   "'tag:yaml.org,2002:python/object/apply:os.system'")
     assert problems[0].endswith("[unsafe-tag]")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("text, where, tag", [
+    ("!secret Hi.", "13:11", "!secret"),  # after a space
+    ("[Hi, !!python/name:os.system a]", "13:16", "tag:yaml.org,2002:python/name:os.system"),  # in a flow list
+    ("{a: 1,!!set b}", "13:17", "tag:yaml.org,2002:set"),  # right after a comma
+    ("2001-12-14", "13:11", "tag:yaml.org,2002:timestamp"),  # no `!` at all: a tag resolved from the value
+])
+def test_every_way_to_write_a_tag_is_found(problems_of, text, where, tag):
+    problems = one(problems_of, f"nodes:\n  a:\n    text: {text}\n    ending: {{title: E}}\n")
+    assert any(p.startswith(f"story.yaml:{where}: error: expected plain YAML data, found the tag {tag!r}")
+               for p in problems), problems
+
+
+def test_a_bang_inside_words_is_not_a_tag(story_dir):
+    d = story_dir({"story.yaml": HEAD + "nodes:\n  a:\n    text: Run! Now!!\n    ending: {title: Go!}\n"})
+    story, problems = load_story(d)
+    assert problems == [] and story.nodes["a"].text.source == "Run! Now!!"
 
 
 def test_non_utf8_is_located(story_dir):
