@@ -310,6 +310,25 @@ def test_effects_are_compiled_when_first_taken_and_then_kept(make_story):
     assert all(machine.edge[k] is v for k, v in kept.items())  # compiled once, not again
 
 
+def test_a_played_story_is_freed_without_the_collector(make_story):
+    """No reference cycle through the compiled machine: a check frees a large story at once."""
+    import gc
+    import weakref
+
+    story = effects_story(make_story, "[{gain: mop}]")
+    take(story, runtime.start(story, 1), "act")
+    assert story.machine.edge  # compiled, and so holding what it compiled from
+    gone = weakref.ref(story)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        del story
+        assert gone() is None
+    finally:
+        if paused:
+            gc.enable()
+
+
 def test_text_substitutions_and_fragments(make_story):
     story = make_story(with_choices("      - {id: stay, text: Stay, goto: hub}\n", """\
   talk:
