@@ -8,7 +8,8 @@ Run by hand, from the project's root, in the venv the README sets up:
     .venv/bin/python bench/run.py --only start-up    # one part: start-up, check, play or search
 
 Every figure is the median of several runs; its floor is measured in the same run on the
-same machine, and the ratio is figure / floor (lower is better for times, higher for rates).
+same machine (for start-up and check, one floor run before each run of the figure), and the
+ratio is figure / floor (lower is better for times, higher for rates).
 """
 
 from __future__ import annotations
@@ -174,8 +175,20 @@ def row(name: str, value: float, unit: str, floor: float, floor_name: str, bette
     return f"| {name} | {value:,.3f} {unit} | {floor:,.3f} {unit} ({floor_name}) | {ratio:.2f}x ({better} is better) |"
 
 
+def paired(figure, floor_cmd, repeats: int) -> tuple:
+    """(median figure, median floor, the floor's peak RSS): each run of `figure()` right after a run of
+    the floor, so that both see the machine in the same state (a shared machine drifts by tens of %)."""
+    figures, floors, rss = [], [], 0.0
+    for _ in range(repeats):
+        seconds, peak = run_child(floor_cmd)
+        floors.append(seconds)
+        rss = max(rss, peak)
+        figures.append(figure())
+    return statistics.median(figures), statistics.median(floors), rss
+
+
 def startup_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, uncached: dict) -> None:
-    floor_import, rss_import = median_child([PY, "-c", "import yaml, prompt_toolkit"], repeats)
+    floor_cmd = [PY, "-c", "import yaml, prompt_toolkit"]
     plain_cmd = GAME + ["--plain", "--seed", "1", "--save-dir", str(work / "saves")]
     run_child(plain_cmd, cwd=work, env=cached)  # fills the cache
     fresh = iter(range(10**6))
@@ -184,36 +197,45 @@ def startup_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict
         return {"AOUD_CACHE_DIR": str(work / f"empty-cache-{next(fresh)}")}
 
     kinds = (("cached", lambda: cached), ("first start, empty cache", empty), ("caching off", lambda: uncached))
-    rss_plain = 0.0
+    rss_plain = rss_import = 0.0
     for label, env in kinds:
-        plain = statistics.median(first_prompt(plain_cmd, b"\n> ", work, env()) for _ in range(repeats))
+        plain, floor, rss = paired(lambda: first_prompt(plain_cmd, b"\n> ", work, env()), floor_cmd, repeats)
+        rss_import = max(rss_import, rss)
         rss_plain = max(rss_plain, run_child(plain_cmd, cwd=work, env=env())[1])  # the whole run: its peak memory
-        rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor_import,
+        rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor,
                         "python -c 'import yaml, prompt_toolkit'"))
     for label, env in kinds[:2]:
-        frames = [first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")], b"New game", work,
-                              env()) for _ in range(repeats)]
-        rows.append(row(f"start-up, full screen, to the first frame ({label})", statistics.median(frames), "s",
-                        floor_import, "same floor"))
+        frame, floor, _ = paired(lambda: first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")],
+                                                     b"New game", work, env()), floor_cmd, repeats)
+        rows.append(row(f"start-up, full screen, to the first frame ({label})", frame, "s", floor, "same floor"))
     notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
 
 
 def check_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, uncached: dict) -> None:
+    runs = max(3, repeats // 2)
     for name, size in (("1k", 1000), ("10k", 10000)):
         directory = generate(work / f"s{name}", size, seed=1)
         files = sorted(str(p) for p in directory.glob("*.yaml"))
         loader = ("import sys, yaml\nfor f in sys.argv[1:]:\n"
                   "    yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader)")
-        floor, rss_floor = median_child([PY, "-c", loader, *files], max(3, repeats // 2))
+        floor_cmd = [PY, "-c", loader, *files]
         check = GAME + ["check", str(directory)]
-        cold, rss_cold = median_child(check, max(3, repeats // 2), env=uncached)
-        rows.append(row(f"check, {name} nodes, cold", cold, "s", floor, "yaml.load, C loader, same files"))
+        rss_cold = 0.0
+
+        def cold() -> float:
+            nonlocal rss_cold
+            seconds, peak = run_child(check, env=uncached)
+            rss_cold = max(rss_cold, peak)
+            return seconds
+
+        figure, floor, rss_floor = paired(cold, floor_cmd, runs)
+        rows.append(row(f"check, {name} nodes, cold", figure, "s", floor, "yaml.load, C loader, same files"))
         run_child(check, env=cached)  # fills the cache
-        warm, _ = median_child(check, max(3, repeats // 2), env=cached)
-        rows.append(row(f"check, {name} nodes, warm (files unchanged)", warm, "s", floor, "same floor"))
+        figure, floor, _ = paired(lambda: run_child(check, env=cached)[0], floor_cmd, runs)
+        rows.append(row(f"check, {name} nodes, warm (files unchanged)", figure, "s", floor, "same floor"))
         load_only = [PY, "-c", "import sys; from engine.loader import load_story; load_story(sys.argv[1])",
                      str(directory)]
-        loaded, _ = median_child(load_only, max(3, repeats // 2), env=uncached)
+        loaded, floor, _ = paired(lambda: run_child(load_only, env=uncached)[0], floor_cmd, runs)
         notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
                      f"the rest of a cold check is its analysis and searches")
         notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
