@@ -180,6 +180,11 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
+    finally:
+        if args.command not in (None, "play"):
+            from .collector import release_kept
+
+            release_kept()  # what a tester's command kept loaded (see commands.load_or_report)
 
 
 def _quiet_stdout() -> None:

@@ -21,3 +21,17 @@ def collector_paused():
     finally:
         if paused:
             gc.enable()
+
+
+def keep_loaded() -> None:
+    """What is alive now (a command's loaded story) lives to the command's end: the collector stops scanning it.
+
+    Left in the young generations, a 10,000-node story is scanned again by the collector's
+    passes as a random exploration runs: a third of its time. `release_kept` gives it back.
+    """
+    gc.freeze()
+
+
+def release_kept() -> None:
+    """The objects keep_loaded set aside become collectable again (when a process runs more than one command)."""
+    gc.unfreeze()

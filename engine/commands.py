@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import explore, replay
 from .cache import load_story
+from .collector import keep_loaded
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -26,6 +27,8 @@ def load_or_report(directory: str):
     if story is None:
         for problem in problems:
             print(problem, file=sys.stderr)
+    else:
+        keep_loaded()
     return story
 
 
@@ -39,6 +42,7 @@ class _Stories:
         key = os.path.abspath(directory)
         if key not in self.cache:
             self.cache[key] = load_story(directory)
+            keep_loaded()
         return self.cache[key]
 
 

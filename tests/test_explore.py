@@ -369,3 +369,16 @@ def test_a_path_to_a_node_goes_by_what_every_way_in_needs(tmp_path):
     path, states = explore.find_path(story, "vault", max_states=30)
     assert [step.choice for step in path] == ["shed", "key", "on", "open"]
     assert states <= 30
+
+
+def test_a_testers_command_sets_its_story_aside_from_the_collector_and_gives_it_back(monkeypatch, capsys):
+    import gc
+
+    from engine import collector, commands
+
+    kept = []
+    monkeypatch.setattr(commands, "keep_loaded", lambda: (collector.keep_loaded(), kept.append(gc.get_freeze_count())))
+    assert main(["explore", "--random", "3"]) == 0
+    assert capsys.readouterr().out.startswith("explore: 3 random runs")
+    assert len(kept) == 1 and kept[0] > 0  # the loaded story was set aside while the runs went on
+    assert gc.get_freeze_count() == 0  # and given back: a test process can still collect it
