@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .collector import for_a_command
 
 EXIT_USAGE = 2
 
@@ -145,6 +146,11 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
+    with for_a_command():
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
@@ -180,11 +186,6 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
-    finally:
-        if args.command not in (None, "play"):
-            from .collector import release_kept
-
-            release_kept()  # what a tester's command kept loaded (see commands.load_or_report)
 
 
 def _quiet_stdout() -> None:
@@ -276,6 +277,16 @@ def cmd_play(args) -> int:
 
     directory = args.story or str(bundled_story_dir())
     story, problems, store = load_story_later(directory)  # a first start caches the story once the screen is up
+    from .collector import keep_loaded
+
+    done: list = []
+
+    def idle() -> None:  # once the first prompt or frame is up (or at the end, if it never was)
+        if not done:
+            done.append(True)
+            keep_loaded()
+            store()
+
     if story is None:
         _story_problems([p for p in problems if isinstance(p, Problem)])
         print(f"aoud-adventure: the story in {directory!r} has errors; see above.", file=sys.stderr)
@@ -303,21 +314,21 @@ def cmd_play(args) -> int:
     if plain:
         from .plain import PlainPlayer
 
-        player = PlainPlayer(game, sys.stdin, sys.stdout, idle=store)
+        player = PlainPlayer(game, sys.stdin, sys.stdout, idle=idle)
         if args.resume or args.load:
             print(game.load(args.load))
             print()
         try:
             return player.run()
         finally:
-            store()  # a game that ended before waiting for input
+            idle()  # a game that ended before waiting for input
             _write_record(args, game, directory)
     from .tui import run_fullscreen
 
     try:
-        return run_fullscreen(game, resume=args.resume, load=args.load, idle=store)
+        return run_fullscreen(game, resume=args.resume, load=args.load, idle=idle)
     finally:
-        store()
+        idle()
         _write_record(args, game, directory)
 
 

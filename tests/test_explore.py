@@ -382,3 +382,19 @@ def test_a_testers_command_sets_its_story_aside_from_the_collector_and_gives_it_
     assert capsys.readouterr().out.startswith("explore: 3 random runs")
     assert len(kept) == 1 and kept[0] > 0  # the loaded story was set aside while the runs went on
     assert gc.get_freeze_count() == 0  # and given back: a test process can still collect it
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_command_leaves_the_collector_as_it_found_it(enabled, capsys):
+    """main() runs each command with the collector off at first and its story set aside; a caller's
+    process (these tests) gets the collector back as it was, with nothing set aside."""
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert main(["explore", "--random", "2"]) == 0
+        assert gc.isenabled() is enabled and gc.get_freeze_count() == 0
+        assert main(["graph"]) == 0
+        assert gc.isenabled() is enabled and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
