@@ -352,7 +352,8 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     node_ids = project.node_ids
     layout = story.layout
-    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken_bits
+    advance, possible, check, ticked_bits = runtime.advance, runtime.possible_outcomes, invariants.broken_bits, \
+        runtime.ticked_bits
     offered_seen: set = set()
     ids_get = ids.get
     touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]
@@ -366,6 +367,7 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
                     note(choice.condition, state)
         offered = [row for row in rows if row[1] is None or row[1](state)]
         out = []
+        ticked = ticked_bits(story, state)  # the clocks tick alike whichever choice is taken
         for choice, _, seen_key, number, random in offered:
             offered_seen.add(seen_key)
             if random:
@@ -380,7 +382,7 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
             else:
                 branches = ((0, None),)
             for which, outcome in branches:
-                target, after, _ = advance(story, state, choice, outcome)
+                target, after, _ = advance(story, state, choice, outcome, ticked)
                 out.append((choice, number, outcome, which, index[target], after & touch))
         return bool(offered), tuple(out), [None] * len(out)  # the last: each edge's invariants, when first asked
 

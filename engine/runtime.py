@@ -108,16 +108,22 @@ def take(story: Story, state: GameState, choice: Choice, outcome: Optional[Outco
     return Turn(GameState(target, bits, state.rng, state.turn + 1, state.layout), outcome, fired)
 
 
-def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Outcome]) -> tuple:
+def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Outcome],
+            ticked: Optional[int] = None) -> tuple:
     """`take` without the new state made: (node, bits, the trigger's or turning's node or None).
 
-    The explorer calls it for every edge of the state graph, where a state is a key.
+    The explorer calls it for every edge of the state graph, where a state is a key; it may
+    pass `ticked`, the state's bits after the clocks' tick (see `ticked_bits`), the same for
+    every choice from the state.
     """
     machine = story.machine
     layout = state.layout
-    bits = state.bits
-    if bits & layout.running:
-        bits = machine.tick(bits)
+    if ticked is not None:
+        bits = ticked
+    else:
+        bits = state.bits
+        if bits & layout.running:
+            bits = machine.tick(bits)
     key = id(choice) if outcome is None else id(outcome)
     try:
         target, effects = machine.edge[key]
@@ -146,6 +152,12 @@ def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Ou
                     bits = effects(bits)
                 return _enter(machine, trigger.goto, bits)
     return target, bits, None
+
+
+def ticked_bits(story: Story, state: GameState) -> int:
+    """The state's bits once a choice has passed: the running clocks ticked (what `advance` starts from)."""
+    bits = state.bits
+    return story.machine.tick(bits) if bits & state.layout.running else bits
 
 
 def _enter(machine, target: str, bits: int) -> tuple:
