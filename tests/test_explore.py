@@ -347,8 +347,8 @@ def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path,
     shift = story.layout.fate_shifts[0]
     real = runtime.advance
 
-    def reviving(story, state, choice, outcome):
-        target, bits, fired = real(story, state, choice, outcome)
+    def reviving(story, state, choice, outcome, ticked=None):
+        target, bits, fired = real(story, state, choice, outcome, ticked)
         if target == "c":
             bits &= ~(7 << shift)  # fate code 0: in-group
         return target, bits, fired
