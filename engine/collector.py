@@ -28,8 +28,8 @@ def for_a_command():
     """The collector off while a command starts; on leaving, what it kept given back and the collector as it was.
 
     A start makes modules, a story and a screen that all live on: the collector's passes over
-    them find nothing (a fifth of the time of the full-screen player's first frame went to
-    them). `keep_loaded` turns the collector on once what lives on is made.
+    them find nothing (about 20 ms of the full-screen player's first frame went to them).
+    `keep_loaded` turns the collector on once what lives on is made.
     """
     was = gc.isenabled()
     gc.disable()
@@ -48,7 +48,7 @@ def keep_loaded() -> None:
     set aside from the collector for good (gc.freeze), which then runs on what comes after.
 
     Left in the young generations, a 10,000-node story is scanned again by the collector's
-    passes as a random exploration runs: a third of its time.
+    passes as a random exploration runs: a fifth of its time.
     """
     gc.freeze()
     gc.enable()
