@@ -60,8 +60,8 @@ def median_child(cmd, repeats: int, **kw) -> tuple:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def first_frame(cmd, marker: bytes, cwd, env=None) -> float:
-    """Seconds until `marker` appears on a pseudo-terminal running `cmd`."""
+def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) -> float:
+    """Seconds until `marker` appears on a pseudo-terminal running `cmd` (its peak RSS in MiB appended to `peaks`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
            **(env or {})}
     master, slave = pty.openpty()
@@ -78,7 +78,10 @@ def first_frame(cmd, marker: bytes, cwd, env=None) -> float:
         return time.perf_counter() - started
     finally:
         proc.kill()
-        proc.wait()
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = -9
+        if peaks is not None:
+            peaks.append(usage.ru_maxrss / 1024)
         os.close(master)
 
 
@@ -204,11 +207,13 @@ def startup_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict
         rss_plain = max(rss_plain, run_child(plain_cmd, cwd=work, env=env())[1])  # the whole run: its peak memory
         rows.append(row(f"start-up, plain mode, to the first prompt ({label})", plain, "s", floor,
                         "python -c 'import yaml, prompt_toolkit'"))
+    peaks: list = []
     for label, env in kinds[:2]:
         frame, floor, _ = paired(lambda: first_frame(GAME + ["--seed", "1", "--save-dir", str(work / "saves2")],
-                                                     b"New game", work, env()), floor_cmd, repeats)
+                                                     b"New game", work, env(), peaks), floor_cmd, repeats)
         rows.append(row(f"start-up, full screen, to the first frame ({label})", frame, "s", floor, "same floor"))
-    notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB")
+    notes.append(f"peak RSS: import floor {rss_import:.0f} MiB, plain start-up {rss_plain:.0f} MiB, full screen "
+                 f"to its first frame {max(peaks):.0f} MiB")
 
 
 def check_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, uncached: dict) -> None:
@@ -241,17 +246,29 @@ def check_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, 
         notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
 
 
-def play_rows(rows: list, campaign, big, quick: bool) -> None:
+def play_rows(rows: list, notes: list, work: Path, quick: bool) -> None:
+    choices = 20_000 if quick else 60_000
+    stories = (("campaign", ROOT / "story"), ("10k story", generate(work / "p10k", 10000, seed=1)))
+    # Peak memory first, each in a process of its own, while this one is small: a child starts
+    # as a copy of its parent, and its peak RSS would count a story loaded here.
+    for name, directory in stories:
+        script = ("import sys; sys.path[:0] = sys.argv[3:]\nfrom run import random_play_rate\n"
+                  "from engine.loader import load\nrandom_play_rate(load(sys.argv[1]), int(sys.argv[2]))")
+        _, rss = run_child([PY, "-c", script, str(directory), str(choices), str(ROOT), str(ROOT / "bench")])
+        notes.append(f"peak RSS: random play, {name}, {choices:,} choices: {rss:.0f} MiB")
     loop = statistics.median(dict_loop_rate(300_000) for _ in range(3))
-    for name, story in (("campaign", campaign), ("10k story", big)):
-        rate = statistics.median(random_play_rate(story, 20_000 if quick else 60_000) for _ in range(3))
+    for name, directory in stories:
+        story = load(directory)
+        rate = statistics.median(random_play_rate(story, choices) for _ in range(3))
         rows.append(row(f"random play with rendering, {name}", rate, "choices/s", loop,
                         "bare dict random walk", "higher"))
 
 
-def search_rows(rows: list, campaign, s1k) -> None:
+def search_rows(rows: list, notes: list, campaign, s1k) -> None:
     for name, story, cap in (("campaign", campaign, 300_000), ("1k story", s1k, 200_000)):
         states, rate, per_state, complete = exhaustive(story, cap)
+        notes.append(f"exhaustive search, {name}: {per_state * states / 2**20:.1f} MiB at the peak (traced) for "
+                     f"{states:,} states")
         done = "complete" if complete else f"stopped at {cap:,}"
         rows.append(f"| exhaustive search, {name} ({states:,} states, {done}) | {rate:,.0f} states/s | "
                     f"100,000 states/s (target) | {rate / 100_000:.2f}x (higher is better) |")
@@ -304,12 +321,10 @@ def main() -> int:
             startup_rows(rows, notes, work, repeats, cached, uncached)
         if "check" in parts:
             check_rows(rows, notes, work, repeats, cached, uncached)
-        if parts & {"play", "search"}:
-            campaign = load(ROOT / "story")
-            if "play" in parts:
-                play_rows(rows, campaign, load(generate(work / "p10k", 10000, seed=1)), args.quick)
-            if "search" in parts:
-                search_rows(rows, campaign, load(generate(work / "p1k", 1000, seed=1)))
+        if "play" in parts:
+            play_rows(rows, notes, work, args.quick)
+        if "search" in parts:
+            search_rows(rows, notes, load(ROOT / "story"), load(generate(work / "p1k", 1000, seed=1)))
         if args.whole_campaign:
             whole_campaign_rows(rows, work)
 
