@@ -256,3 +256,49 @@ def test_plain_mode_caches_the_story_after_its_first_prompt(tmp_path):
     assert player.run() == 0
     assert len(seen) == 1 and seen[0].endswith(PROMPT) and "1) " in seen[0]
     assert out.getvalue().count(PROMPT) == 2  # asked again after the first choice, without a second idle call
+
+
+def _import_counter():
+    calls = []
+    return calls, lambda: calls.append(os.getpid())
+
+
+def test_a_first_full_screen_start_parses_beside_its_imports(campaign, cache_at, monkeypatch):
+    """The story parsed in a forked child while the player's imports run here: the same story, cached once."""
+    serial, _ = loader.load_story(str(campaign))
+    parsed_here = []
+    real_parse = loader.load_story
+    monkeypatch.setattr(loader, "load_story", lambda *a: (parsed_here.append(os.getpid()), real_parse(*a))[1])
+    calls, meanwhile = _import_counter()
+    story, problems, store = cache.load_story_later(str(campaign), meanwhile)
+    monkeypatch.setattr(loader, "load_story", real_parse)
+    assert calls == [os.getpid()]  # run once, in this process
+    assert parsed_here == []  # and parsed only in the child (its own memory holds its record of it)
+    assert problems == [] and _model_bytes(story) == _model_bytes(serial)
+    assert explore.explore_random(story, 50, 1).coverage.endings == explore.explore_random(serial, 50, 1).coverage.endings
+    assert not cache_at.exists() or list(cache_at.iterdir()) == []
+    store()
+    _no_parsing(monkeypatch)
+    cached, _, _ = cache.load_story_later(str(campaign), meanwhile)
+    assert _model_bytes(cached) == _model_bytes(serial) and len(calls) == 2
+
+
+def test_a_broken_story_parsed_beside_keeps_its_located_problems(story_dir, cache_at):
+    d = story_dir({"story.yaml": "title: T\nstart: a\nnodes:\n  a:\n    text: Hi.\n    choices:\n"
+                                 "      - {text: Go, goto: nowhere}\n"})
+    serial = [str(p) for p in loader.load_story(str(d))[1]]
+    calls, meanwhile = _import_counter()
+    story, problems, _ = cache.load_story_later(str(d), meanwhile)
+    assert story is None and [str(p) for p in problems] == serial and "7:" in serial[0] and len(calls) == 1
+
+
+@pytest.mark.parametrize("failure", ["child", "no fork"])
+def test_when_the_child_cannot_parse_the_story_is_parsed_here(campaign, cache_at, monkeypatch, failure):
+    if failure == "child":
+        monkeypatch.setattr(cache, "_pickle", lambda story, problems: None)  # the child hands over nothing
+    else:
+        monkeypatch.delattr(os, "fork")
+    calls, meanwhile = _import_counter()
+    story, problems, store = cache.load_story_later(str(campaign), meanwhile)
+    assert calls == [os.getpid()] and problems == []
+    assert _model_bytes(story) == _model_bytes(loader.load_story(str(campaign))[0])
