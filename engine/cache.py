@@ -126,21 +126,14 @@ def load_story(directory) -> tuple:
     return story, problems
 
 
-def load_story_later(directory, meanwhile=None) -> tuple:
+def load_story_later(directory) -> tuple:
     """(story, problems, store): as load_story, but a story just parsed is put in the cache only when
     store() is called, so that a player can call it once the first screen is up (pickling the
-    campaign takes about as long as a third of parsing it).
-
-    `meanwhile()`, when given, is run while the story is read: when it must be parsed, a forked
-    child parses it on the other core and hands it over pickled (the full-screen player imports
-    prompt_toolkit meanwhile). Where there is no fork, or the child fails, it is parsed here.
-    """
+    campaign takes about as long as a third of parsing it)."""
     directory = str(directory)
     if not os.path.isdir(directory):
         from .loader import load_story as parse
 
-        if meanwhile is not None:
-            meanwhile()
         return (*parse(directory), _nothing)
     sources, content = read_sources(directory)
     store = Store.open(directory, "story")
@@ -150,19 +143,9 @@ def load_story_later(directory, meanwhile=None) -> tuple:
         if payload is not None:
             found = _unpickle(payload)
             if found is not None:
-                if meanwhile is not None:
-                    meanwhile()
                 return (*found, _nothing)
     from .loader import load_story as parse
 
-    if meanwhile is not None:
-        payload = _parsed_beside(directory, (sources, content), meanwhile)
-        found = _unpickle(payload) if payload else None
-        if found is not None:
-            story, problems = found
-            if store is None or not all(s.data is not None for s in sources):
-                return story, problems, _nothing
-            return story, problems, _once(lambda: store.write(key, payload))
     story, problems = parse(directory, (sources, content))
     if store is None or not all(s.data is not None for s in sources):  # an unreadable file may become readable
         return story, problems, _nothing
@@ -173,45 +156,6 @@ def load_story_later(directory, meanwhile=None) -> tuple:
             store.write(key, payload)
 
     return story, problems, _once(put)
-
-
-def _parsed_beside(directory: str, sources: tuple, meanwhile) -> bytes:
-    """The story parsed and pickled by a forked child while `meanwhile()` runs here; b"" if that failed.
-
-    `meanwhile()` always runs, once.
-    """
-    if not hasattr(os, "fork"):
-        meanwhile()
-        return b""
-    try:
-        readable, writable = os.pipe()
-        pid = os.fork()
-    except OSError:
-        meanwhile()
-        return b""
-    if pid == 0:  # the child: parse, pickle, hand over, and leave without running the parent's exit code
-        status = 1
-        try:
-            os.close(readable)
-            from .loader import load_story as parse
-
-            payload = _pickle(*parse(directory, sources))
-            if payload is not None:
-                with os.fdopen(writable, "wb") as out:
-                    out.write(payload)
-                status = 0
-        finally:
-            os._exit(status)
-    os.close(writable)
-    try:
-        meanwhile()
-    finally:
-        chunks = []
-        with os.fdopen(readable, "rb") as handed:
-            while chunk := handed.read(1 << 20):
-                chunks.append(chunk)
-        _, status = os.waitpid(pid, 0)
-    return b"".join(chunks) if status == 0 else b""
 
 
 def _nothing() -> None:

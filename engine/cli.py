@@ -276,15 +276,7 @@ def cmd_play(args) -> int:
     from .problems import Problem
 
     directory = args.story or str(bundled_story_dir())
-    # A dumb terminal cannot draw the full-screen player; plain mode reads the same everywhere.
-    plain = (args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
-             or os.environ.get("TERM", "") in ("dumb", "unknown"))
-
-    def import_player() -> None:  # prompt_toolkit's import, while a first start parses the story beside it
-        from . import tui  # noqa: F401
-
-    # A first start caches the story once the screen is up.
-    story, problems, store = load_story_later(directory, None if plain else import_player)
+    story, problems, store = load_story_later(directory)  # a first start caches the story once the screen is up
     from .collector import keep_loaded
 
     done: list = []
@@ -310,6 +302,9 @@ def cmd_play(args) -> int:
         print(f"aoud-adventure play: {err}", file=sys.stderr)
         return EXIT_USAGE
     game = Game(story, save_dir, seed, start)
+    # A dumb terminal cannot draw the full-screen player; plain mode reads the same everywhere.
+    plain = (args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+             or os.environ.get("TERM", "") in ("dumb", "unknown"))
     if args.load is not None:
         try:
             saves.check_slot(args.load)
