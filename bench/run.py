@@ -68,13 +68,8 @@ def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) ->
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
     os.close(slave)
-    seen = b""
     try:
-        while marker not in seen:
-            ready, _, _ = select.select([master], [], [], 10)
-            if not ready:
-                raise RuntimeError(f"no {marker!r} within 10 s")
-            seen += os.read(master, 65536)
+        _read_until(master, marker)
         return time.perf_counter() - started
     finally:
         proc.kill()
@@ -91,19 +86,24 @@ def first_prompt(cmd, marker: bytes, cwd, env=None) -> float:
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd,
                             env=env)
-    seen = b""
     try:
-        while marker not in seen:
-            ready, _, _ = select.select([proc.stdout], [], [], 10)
-            chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
-            if not chunk:
-                raise RuntimeError(f"no {marker!r} within 10 s")
-            seen += chunk
+        _read_until(proc.stdout.fileno(), marker)
         return time.perf_counter() - started
     finally:
         proc.stdin.close()  # end of input: the game says goodbye and exits
         proc.stdout.read()
         proc.wait()
+
+
+def _read_until(fd: int, marker: bytes) -> None:
+    """Read `fd` until `marker` has appeared; RuntimeError if it does not within 10 s or the output ends."""
+    seen = b""
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 10)
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            raise RuntimeError(f"no {marker!r} within 10 s")
+        seen += chunk
 
 
 def random_play_rate(story, choices: int, seed: int = 1) -> float:

@@ -279,13 +279,9 @@ def cmd_play(args) -> int:
     story, problems, store = load_story_later(directory)  # a first start caches the story once the screen is up
     from .collector import keep_loaded
 
-    done: list = []
-
-    def idle() -> None:  # once the first prompt or frame is up (or at the end, if it never was)
-        if not done:
-            done.append(True)
-            keep_loaded()
-            store()
+    def idle() -> None:  # the players call it once, when the first prompt or frame is up
+        keep_loaded()
+        store()
 
     if story is None:
         _story_problems([p for p in problems if isinstance(p, Problem)])
@@ -321,14 +317,14 @@ def cmd_play(args) -> int:
         try:
             return player.run()
         finally:
-            idle()  # a game that ended before waiting for input
+            store()  # also for a game that ended before it asked for input (store writes once)
             _write_record(args, game, directory)
     from .tui import run_fullscreen
 
     try:
         return run_fullscreen(game, resume=args.resume, load=args.load, idle=idle)
     finally:
-        idle()
+        store()
         _write_record(args, game, directory)
 
 

@@ -352,8 +352,8 @@ def _exhaustive(story: Story, max_states: int, watch: bool, start) -> Report:
     live, index, start_bits, classes = project.live, project.index, project.start_bits, project.classes
     node_ids = project.node_ids
     layout = story.layout
-    advance, possible, check, ticked_bits = runtime.advance, runtime.possible_outcomes, invariants.broken_bits, \
-        runtime.ticked_bits
+    advance, possible, check = runtime.advance, runtime.possible_outcomes, invariants.broken_bits
+    ticked_bits = runtime.ticked_bits
     offered_seen: set = set()
     ids_get = ids.get
     touches = [_touched(story, node, layout) if not ends else (0, False) for node, ends, _ in plan]

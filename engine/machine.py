@@ -154,4 +154,3 @@ class Machine:
             mask, turn = self.mask_of(story, names)
             found = self._masks[id(template)] = (mask | extra, turn)
         return found
-

@@ -118,12 +118,7 @@ def advance(story: Story, state: GameState, choice: Choice, outcome: Optional[Ou
     """
     machine = story.machine
     layout = state.layout
-    if ticked is not None:
-        bits = ticked
-    else:
-        bits = state.bits
-        if bits & layout.running:
-            bits = machine.tick(bits)
+    bits = ticked_bits(story, state) if ticked is None else ticked
     key = id(choice) if outcome is None else id(outcome)
     try:
         target, effects = machine.edge[key]

@@ -344,4 +344,3 @@ def _settled(s: SymbolicSearch, order: list, reached: dict, counts: dict, taken:
         if not any(D.minus(reached[i], good[i]) for i in members):
             settled.update(members)
     return settled
-

@@ -243,10 +243,10 @@ def test_a_first_start_caches_the_story_only_when_asked_and_once(campaign, cache
 
 def test_plain_mode_caches_the_story_after_its_first_prompt(tmp_path):
     """A first start shows the scene first; the cache is written while the player reads it."""
+    import io
+
     from engine.game import Game
     from engine.plain import PROMPT, PlainPlayer
-
-    import io
 
     story = loader.load(CAMPAIGN)
     out = io.StringIO()
@@ -256,3 +256,14 @@ def test_plain_mode_caches_the_story_after_its_first_prompt(tmp_path):
     assert player.run() == 0
     assert len(seen) == 1 and seen[0].endswith(PROMPT) and "1) " in seen[0]
     assert out.getvalue().count(PROMPT) == 2  # asked again after the first choice, without a second idle call
+
+
+def test_a_game_that_ends_before_any_prompt_still_caches_its_story(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AOUD_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("AOUD_NO_CACHE", None)
+    run = subprocess.run([sys.executable, "-m", "engine", "--plain", "--seed", "1", "--from", "end.cure",
+                          "--save-dir", str(tmp_path / "saves")], stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "> " not in run.stdout  # it ended at once: no prompt, so the idle hook never ran
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".story"]

@@ -99,12 +99,12 @@ def game(story, tmp_path):
     return Game(story, tmp_path / "saves", seed=1)
 
 
-def drive(game, keys, output=None, **kwargs):
+def drive(game, keys, output=None, idle=None, **kwargs):
     """Run the player on `keys` in a thread; fail (rather than hang) if the keys never make it quit."""
     result = []
     with create_pipe_input() as inp:
         inp.send_text(keys)
-        player = FullScreenPlayer(game, input=inp, output=output or DummyOutput())
+        player = FullScreenPlayer(game, input=inp, output=output or DummyOutput(), idle=idle)
         worker = threading.Thread(target=lambda: result.append(player.run(**kwargs)), daemon=True)
         worker.start()
         worker.join(timeout=10)
@@ -318,14 +318,7 @@ def test_idle_work_waits_for_the_first_frame_and_runs_once(game):
 
     output = Counting()
     frames = []
-    with create_pipe_input() as inp:
-        inp.send_text("n1" + DOWN + ENTER + "1q")  # a new game played to an ending, then quit
-        player = FullScreenPlayer(game, input=inp, output=output, idle=lambda: frames.append(output.flushed))
-        assert frames == []
-        result = []
-        worker = threading.Thread(target=lambda: result.append(player.run()), daemon=True)
-        worker.start()
-        worker.join(timeout=10)
-    assert result == [0] and game.session.ended
+    drive(game, "n1" + DOWN + ENTER + "1q", output, idle=lambda: frames.append(output.flushed))  # to an ending
+    assert game.session.ended
     assert len(frames) == 1 and frames[0] >= 1  # once, after the first frame reached the terminal
     assert output.flushed > frames[0]  # the frames after it did not call it again
