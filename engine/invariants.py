@@ -37,10 +37,12 @@ def broken_bits(story: Story, before: int, after: int, turn: int = 0) -> list:
     out = []
     layout = story.layout
     memo = story.machine.verdicts
-    for mask, check in ((layout.fates_mask, _fates), (layout.counters_mask, _counters),
-                        (layout.clocks_mask, _clocks)):
+    # A counter's verdict reads its value after the step alone: keyed by that, the verdicts fit
+    # the memo (a run's counters pair up before and after in far more ways than they take values).
+    for mask, check, reads_before in ((layout.fates_mask, _fates, True), (layout.counters_mask, _counters, False),
+                                      (layout.clocks_mask, _clocks, True)):
         if changed & mask:
-            key = (check, before & mask, after & mask)
+            key = (check, before & mask if reads_before else -1, after & mask)
             found = memo.get(key)
             if found is None:
                 if len(memo) >= MEMO_LIMIT:

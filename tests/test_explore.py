@@ -362,6 +362,50 @@ def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path,
     assert "C" not in report.coverage.endings  # the broken step is not followed
 
 
+def test_random_runs_report_a_step_that_breaks_an_invariant_with_the_path_to_it(tmp_path, monkeypatch):
+    story = load(write_story(tmp_path, {"story.yaml": RESURRECTION}))
+    shift = story.layout.fate_shifts[0]
+    real = runtime.advance
+
+    def reviving(story, state, choice, outcome, ticked=None):
+        target, bits, fired = real(story, state, choice, outcome, ticked)
+        if target == "c":
+            bits &= ~(7 << shift)
+        return target, bits, fired
+
+    monkeypatch.setattr(runtime, "advance", reviving)
+    report = explore.explore_random(story, 3, seed=7)
+    broken = [f for f in report.findings if f.kind == "invariant"]
+    assert [f.seed for f in broken] == [7, 8, 9]
+    assert all("kim was dead and is now in-group" in f.message for f in broken)
+    assert [[step.choice for step in f.path] for f in broken] == [["fall", "on"]] * 3
+    assert not report.coverage.endings and ("b", "on") in report.coverage.choices
+
+
+NOISY = """\
+title: Noisy
+start: a
+counters:
+  noise: {min: 0, max: 10}
+nodes:
+  a:
+    text: A.
+    choices:
+      - {text: Shout, do: [{add: {noise: 1}}], goto: a}
+"""
+
+
+def test_a_counter_past_its_range_breaks_an_invariant_whatever_it_was_before(tmp_path):
+    from engine import invariants
+
+    story = load(write_story(tmp_path, {"story.yaml": NOISY}))
+    shift, mask, _, _ = story.layout.counter_fields[0]
+    assert mask == 15  # a field of 4 bits holds 0..10, and could hold up to 15
+    for before in (0, 3 << shift, 11 << shift, 0):  # verdicts are remembered: asked again, the same answer
+        assert invariants.broken_bits(story, before, 12 << shift) == ["counter noise is 12, outside 0..10"]
+        assert invariants.broken_bits(story, before, 10 << shift) == []
+
+
 def test_a_path_to_a_node_goes_by_what_every_way_in_needs(tmp_path):
     from test_check import SHED
 
