@@ -144,39 +144,53 @@ def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverag
                 firsts: dict, start=None) -> int:
     state = runtime.start(story, run_seed) if start is None else start.with_(rng=seed_generator(run_seed))
     picker = seed_generator(run_seed ^ 0x5DEECE66D)
-    path: list = []
+    # (choice key, outcome index) per choice made; the PathSteps are made only for a path that is kept
+    steps: list = []
     nodes = story.nodes
-    coverage.nodes.add(state.node)
+    reached, taken = coverage.nodes, coverage.choices
+    advance, broken = runtime.advance, invariants.broken
+    reached.add(state.node)
     for made in range(max_choices):
         node = nodes[state.node]
         if node.ending is not None:
             coverage.endings[node.ending.id] += 1
-            firsts.setdefault(node.ending.id, (run_seed, tuple(path)))
+            if node.ending.id not in firsts:
+                firsts[node.ending.id] = (run_seed, _path(steps))
             return made
-        offered = runtime.available(story, state)
+        offered = [c for c in node.choices if c.condition is None or c.condition.test(state)]
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} and it is not an "
-                                    "ending", node.where, tuple(path), run_seed))
+                                    "ending", node.where, _path(steps), run_seed))
             return made
         index, picker = draw(picker, len(offered))
         choice = offered[index]
-        try:
-            turn = runtime.step(story, state, choice)
-        except StoryRuntimeError as err:
-            findings.append(Finding("runtime-error", "error", str(err).split(": ", 1)[-1], choice.where,
-                                    tuple(path) + (PathStep(choice.key),), run_seed))
-            return made
-        path.append(PathStep(choice.key, _outcome_index(choice, turn.outcome)))
-        coverage.choices.add((node.id, choice.key))
-        broken = invariants.broken(story, state, turn.state)
-        if broken:
-            findings.append(Finding("invariant", "error", "; ".join(broken), choice.where, tuple(path), run_seed))
+        if choice.outcomes:
+            try:
+                turn = runtime.step(story, state, choice)
+            except StoryRuntimeError as err:
+                findings.append(Finding("runtime-error", "error", str(err).split(": ", 1)[-1], choice.where,
+                                        _path(steps) + (PathStep(choice.key),), run_seed))
+                return made
+            after = turn.state
+            steps.append((choice.key, _outcome_index(choice, turn.outcome)))
+        else:  # runtime.step without its Turn: no draw to make
+            target, bits, _ = advance(story, state, choice, None)
+            after = GameState(target, bits, state.rng, state.turn + 1, state.layout)
+            steps.append((choice.key, None))
+        taken.add((node.id, choice.key))
+        wrong = broken(story, state, after)
+        if wrong:
+            findings.append(Finding("invariant", "error", "; ".join(wrong), choice.where, _path(steps), run_seed))
             return made + 1
-        state = turn.state
-        coverage.nodes.add(state.node)
+        state = after
+        reached.add(state.node)
     findings.append(Finding("long-run", "warning", f"no ending after {max_choices} choices (seed {run_seed}); the "
                             f"run was at {state.node!r}", nodes[state.node].where, (), run_seed))
     return max_choices
+
+
+def _path(steps: list) -> tuple:
+    return tuple(PathStep(key, outcome) for key, outcome in steps)
 
 
 # -- exhaustive ----------------------------------------------------------------------------
