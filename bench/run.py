@@ -5,7 +5,7 @@ Run by hand, from the project's root, in the venv the README sets up:
     .venv/bin/python bench/run.py            # about eight minutes
     .venv/bin/python bench/run.py --quick    # fewer repeats
     .venv/bin/python bench/run.py --whole-campaign   # adds the complete search of the campaign (many minutes)
-    .venv/bin/python bench/run.py --only start-up    # one part: start-up, check, play or search
+    .venv/bin/python bench/run.py --only start-up    # one part: start-up, keypress, check, play or search
 
 Every figure is the median of several runs; its floor is measured in the same run on the
 same machine (for start-up and check, one floor run before each run of the figure), and the
@@ -104,6 +104,89 @@ def _read_until(fd: int, marker: bytes) -> None:
         if not chunk:
             raise RuntimeError(f"no {marker!r} within 10 s")
         seen += chunk
+
+
+def _quiet(fd: int, silence: float = 0.3):
+    """Read `fd` until `silence` seconds pass with no output; the time of the last byte read, or None if none came."""
+    last = None
+    while True:
+        ready, _, _ = select.select([fd], [], [], silence)
+        if not ready:
+            return last
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other end closed
+            return last
+        if not chunk:
+            return last
+        last = time.perf_counter()
+
+
+def key_latencies(cmd, first: bytes, keys: list, cwd, env=None) -> list:
+    """Seconds from each key typed (after the first frame, which shows `first`) to the last byte of what it
+    draws, on a pseudo-terminal; a key that draws nothing (the game over) ends the list."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
+           **(env or {})}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
+    os.close(slave)
+    out = []
+    try:
+        _read_until(master, first)
+        _quiet(master)  # the rest of the first frame, and what runs once it is up (the cache written)
+        for key in keys:
+            sent = time.perf_counter()
+            os.write(master, key)
+            last = _quiet(master)
+            if last is None:
+                break
+            out.append(last - sent)
+        return out
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+# The floor for a key: prompt_toolkit's own work for one, in a full-screen application that
+# shows a page of prose and turns to another page when "1" is typed (every line of the screen
+# changes, as when a choice brings a new scene).
+KEY_FLOOR = """\
+import random
+from prompt_toolkit import Application
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.layout import FormattedTextControl, Layout, Window
+rng = random.Random(1)
+words = "the corridor smells of smoke and floor wax somewhere below a door bangs twice then stops".split()
+pages = [" ".join(rng.choice(words) for _ in range(260)) for _ in range(8)]
+page = [0]
+kb = KeyBindings()
+@kb.add("1")
+def _(event):
+    page[0] += 1
+@kb.add("q")
+def _(event):
+    event.app.exit()
+control = FormattedTextControl(lambda: "Page %d\\n\\n%s" % (page[0], pages[page[0] % len(pages)]))
+Application(layout=Layout(Window(control, wrap_lines=True)), key_bindings=kb, full_screen=True).run()
+"""
+
+
+def keypress_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict) -> None:
+    """The full-screen player: a choice's key to its scene drawn, against prompt_toolkit turning a page."""
+    game = GAME + ["--seed", "1", "--save-dir", str(work / "saves3")]
+    choices = [b"1"] * 12
+    figures: list = []
+    floors: list = []
+    for _ in range(repeats):
+        floors += key_latencies([PY, "-c", KEY_FLOOR], b"Page 0", choices, work)
+        # "n" starts a new game; then the first offered choice, again and again, to an ending or the twelfth
+        figures += key_latencies(game, b"New game", [b"n"] + choices, work, cached)[1:]
+    rows.append(row(f"full screen, a choice's key to its scene drawn (median of {len(figures)})",
+                    statistics.median(figures) * 1000, "ms", statistics.median(floors) * 1000,
+                    "prompt_toolkit turning a page of text for a key"))
+    notes.append(f"a choice's key to its scene drawn: slowest {max(figures) * 1000:.0f} ms of {len(figures)}; "
+                 f"the floor's slowest {max(floors) * 1000:.0f} ms")
 
 
 def random_play_rate(story, choices: int, seed: int = 1) -> float:
@@ -300,7 +383,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller runs")
     parser.add_argument("--whole-campaign", action="store_true",
                         help="also search the campaign exhaustively to the end, node by node (many minutes)")
-    parser.add_argument("--only", choices=("start-up", "check", "play", "search"), action="append",
+    parser.add_argument("--only", choices=("start-up", "keypress", "check", "play", "search"), action="append",
                         help="measure only this part (repeatable); the default is every part")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
@@ -318,9 +401,11 @@ def main() -> int:
         # with AOUD_NO_CACHE (as the first check after an edit does).
         cached = {"AOUD_CACHE_DIR": str(work / "cache")}
         uncached = {"AOUD_NO_CACHE": "1"}
-        parts = set(args.only or ("start-up", "check", "play", "search"))
+        parts = set(args.only or ("start-up", "keypress", "check", "play", "search"))
         if "start-up" in parts:
             startup_rows(rows, notes, work, repeats, cached, uncached)
+        if "keypress" in parts:
+            keypress_rows(rows, notes, work, 3 if args.quick else 5, cached)
         if "check" in parts:
             check_rows(rows, notes, work, repeats, cached, uncached)
         if "play" in parts:
