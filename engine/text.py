@@ -11,7 +11,6 @@ from .state import stage
 
 BUILTIN_SUBSTITUTIONS = ("group", "items", "turn", "infection")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-_SPACE = re.compile(r"\s+")
 # The pieces of a text, in the order a brace is read: `{{`, `}}`, a tag `{...}`, a `{` never closed, plain
 # text, a lone `}`.
 _TOKEN = re.compile(r"\{\{|\}\}|\{[^}]*\}|\{|[^{}]+|\}")
@@ -25,8 +24,13 @@ def normalize(text: str) -> str:
     """
     if _ONE_LINE.match(text):  # words and single spaces only (most choice texts): nothing to join or trim
         return text[0].upper() + text[1:]
-    paragraphs = (_SPACE.sub(" ", p).strip() for p in _PARAGRAPH.split(text.strip()))
-    return "\n\n".join(p[0].upper() + p[1:] for p in paragraphs if p)
+    out = []
+    for paragraph in _PARAGRAPH.split(text):
+        words = paragraph.split()  # at the whitespace `\s` matches, in C: faster than a regex's sub and strip
+        if words:
+            joined = " ".join(words)
+            out.append(joined[0].upper() + joined[1:])
+    return "\n\n".join(out)
 
 
 def parse_template(source: str, names: Names, where: Location, locate) -> tuple[Template, list]:

@@ -353,3 +353,22 @@ def test_a_save_replays_a_long_run_exactly(campaign, tmp_path):
     saves.write_save(tmp_path, "long", session)
     restored = saves.read_save(tmp_path, "long", campaign)
     assert restored.exact and restored.session.history == session.history
+
+
+def _normalize_by_regex(text: str) -> str:
+    """normalize() as first written, with regular expressions: the definition the faster one must keep."""
+    import re
+
+    paragraphs = (re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n[ \t]*\n\s*", text.strip()))
+    return "\n\n".join(p[0].upper() + p[1:] for p in paragraphs if p)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "word", "{x}", "é", " ", "  ", "\n", "\n\n", "\n \n", "\t", "\r", "\x0b",
+                                 "\x1c", "\xa0", "\u2028", "\u3000", "\n\t\n", "\r\n\r\n"]), min_size=1, max_size=30))
+def test_normalize_joins_lines_and_keeps_paragraphs_as_its_definition_does(pieces):
+    from engine.text import normalize
+
+    text = "".join(pieces)
+    if text.strip():  # normalize is only ever given text with something in it
+        assert normalize(text) == _normalize_by_regex(text)
