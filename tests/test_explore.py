@@ -340,9 +340,9 @@ nodes:
 """
 
 
-def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path, monkeypatch):
-    # No story can bring back the dead, so a broken engine is planted: stepping into c revives
-    # Kim. (b reads her fate, or the search would rightly forget it there.)
+def _plant_resurrection(tmp_path, monkeypatch):
+    """The RESURRECTION story, with a broken engine planted: no story can bring back the dead, but
+    stepping into c revives Kim. (b reads her fate, or a search would rightly forget it there.)"""
     story = load(write_story(tmp_path, {"story.yaml": RESURRECTION}))
     shift = story.layout.fate_shifts[0]
     real = runtime.advance
@@ -354,6 +354,11 @@ def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path,
         return target, bits, fired
 
     monkeypatch.setattr(runtime, "advance", reviving)
+    return story
+
+
+def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path, monkeypatch):
+    story = _plant_resurrection(tmp_path, monkeypatch)
     report = explore.explore_exhaustive(story)
     broken = [f for f in report.findings if f.kind == "invariant"]
     assert len(broken) == 1
@@ -363,17 +368,7 @@ def test_the_exhaustive_search_reports_a_step_that_breaks_an_invariant(tmp_path,
 
 
 def test_random_runs_report_a_step_that_breaks_an_invariant_with_the_path_to_it(tmp_path, monkeypatch):
-    story = load(write_story(tmp_path, {"story.yaml": RESURRECTION}))
-    shift = story.layout.fate_shifts[0]
-    real = runtime.advance
-
-    def reviving(story, state, choice, outcome, ticked=None):
-        target, bits, fired = real(story, state, choice, outcome, ticked)
-        if target == "c":
-            bits &= ~(7 << shift)
-        return target, bits, fired
-
-    monkeypatch.setattr(runtime, "advance", reviving)
+    story = _plant_resurrection(tmp_path, monkeypatch)
     report = explore.explore_random(story, 3, seed=7)
     broken = [f for f in report.findings if f.kind == "invariant"]
     assert [f.seed for f in broken] == [7, 8, 9]
@@ -382,23 +377,10 @@ def test_random_runs_report_a_step_that_breaks_an_invariant_with_the_path_to_it(
     assert not report.coverage.endings and ("b", "on") in report.coverage.choices
 
 
-NOISY = """\
-title: Noisy
-start: a
-counters:
-  noise: {min: 0, max: 10}
-nodes:
-  a:
-    text: A.
-    choices:
-      - {text: Shout, do: [{add: {noise: 1}}], goto: a}
-"""
-
-
 def test_a_counter_past_its_range_breaks_an_invariant_whatever_it_was_before(tmp_path):
     from engine import invariants
 
-    story = load(write_story(tmp_path, {"story.yaml": NOISY}))
+    story = load(write_story(tmp_path, {"story.yaml": COUNTING}))
     shift, mask, _, _ = story.layout.counter_fields[0]
     assert mask == 15  # a field of 4 bits holds 0..10, and could hold up to 15
     for before in (0, 3 << shift, 11 << shift, 0):  # verdicts are remembered: asked again, the same answer
