@@ -2,7 +2,7 @@
 
 Run by hand, from the project's root, in the venv the README sets up:
 
-    .venv/bin/python bench/run.py            # about eight minutes
+    .venv/bin/python bench/run.py            # about ten minutes
     .venv/bin/python bench/run.py --quick    # fewer repeats
     .venv/bin/python bench/run.py --whole-campaign   # adds the complete search of the campaign (many minutes)
     .venv/bin/python bench/run.py --only start-up    # one part: start-up, keypress, check, play or search
