@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +61,10 @@ def median_child(cmd, repeats: int, **kw) -> tuple:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) -> float:
-    """Seconds until `marker` appears on a pseudo-terminal running `cmd` (its peak RSS in MiB appended to `peaks`)."""
+@contextmanager
+def _on_a_terminal(cmd, cwd, env=None, peaks: list | None = None):
+    """`cmd` run on a pseudo-terminal of 100x30: yields (the terminal's fd, when it was started); kills it on leaving
+    (its peak RSS in MiB appended to `peaks`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
            **(env or {})}
     master, slave = pty.openpty()
@@ -69,8 +72,7 @@ def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) ->
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
     os.close(slave)
     try:
-        _read_until(master, marker)
-        return time.perf_counter() - started
+        yield master, started
     finally:
         proc.kill()
         _, _, usage = os.wait4(proc.pid, 0)
@@ -78,6 +80,13 @@ def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) ->
         if peaks is not None:
             peaks.append(usage.ru_maxrss / 1024)
         os.close(master)
+
+
+def first_frame(cmd, marker: bytes, cwd, env=None, peaks: list | None = None) -> float:
+    """Seconds until `marker` appears on a pseudo-terminal running `cmd` (its peak RSS in MiB appended to `peaks`)."""
+    with _on_a_terminal(cmd, cwd, env, peaks) as (terminal, started):
+        _read_until(terminal, marker)
+        return time.perf_counter() - started
 
 
 def first_prompt(cmd, marker: bytes, cwd, env=None) -> float:
@@ -125,27 +134,18 @@ def _quiet(fd: int, silence: float = 0.3):
 def key_latencies(cmd, first: bytes, keys: list, cwd, env=None) -> list:
     """Seconds from each key typed (after the first frame, which shows `first`) to the last byte of what it
     draws, on a pseudo-terminal; a key that draws nothing (the game over) ends the list."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
-           **(env or {})}
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, close_fds=True)
-    os.close(slave)
     out = []
-    try:
-        _read_until(master, first)
-        _quiet(master)  # the rest of the first frame, and what runs once it is up (the cache written)
+    with _on_a_terminal(cmd, cwd, env) as (terminal, _):
+        _read_until(terminal, first)
+        _quiet(terminal)  # the rest of the first frame, and what runs once it is up (the cache written)
         for key in keys:
             sent = time.perf_counter()
-            os.write(master, key)
-            last = _quiet(master)
+            os.write(terminal, key)
+            last = _quiet(terminal)
             if last is None:
                 break
             out.append(last - sent)
-        return out
-    finally:
-        proc.kill()
-        proc.wait()
-        os.close(master)
+    return out
 
 
 # The floor for a key: prompt_toolkit's own work for one, in a full-screen application that

@@ -157,7 +157,7 @@ def _random_run(story: Story, run_seed: int, max_choices: int, coverage: Coverag
             if node.ending.id not in firsts:
                 firsts[node.ending.id] = (run_seed, _path(steps))
             return made
-        offered = [c for c in node.choices if c.condition is None or c.condition.test(state)]
+        offered = runtime.available(story, state)
         if not offered:
             findings.append(Finding("soft-lock", "error", f"no choice is offered at {node.id!r} and it is not an "
                                     "ending", node.where, _path(steps), run_seed))

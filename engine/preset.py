@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from .model import FATES, PLAYER, Story
 from .state import CARRIER, CLEAN, GameState, seed_generator
 
