@@ -334,7 +334,22 @@ def check_rows(rows: list, notes: list, work: Path, repeats: int, cached: dict, 
         loaded, floor, _ = paired(lambda: run_child(load_only, env=uncached)[0], floor_cmd, runs)
         notes.append(f"{name}: loading alone (no cache) {loaded:.3f} s, {loaded / floor:.2f}x the floor; "
                      f"the rest of a cold check is its analysis and searches")
+        notes.append(f"{name}: the least that reading these files with libyaml costs: "
+                     + least_reading(files, floor_cmd, runs))
         notes.append(f"peak RSS: check {name} {rss_cold:.0f} MiB, yaml.load {name} {rss_floor:.0f} MiB")
+
+
+def least_reading(files: list, floor_cmd: list, runs: int) -> str:
+    """What libyaml alone takes to read `files`, against the floor: its events (no nodes), and the
+    nodes with line numbers that the loader builds the model from (the collector paused, as the loader does)."""
+    parts = []
+    for what, code in (("its events alone", "for _ in yaml.parse(text, Loader=yaml.CSafeLoader): pass"),
+                       ("its nodes with their line numbers", "yaml.compose(text, Loader=SafeLoader)")):
+        script = ("import gc, sys, yaml\nfrom engine.yamlsafe import SafeLoader\ngc.disable()\n"
+                  "for f in sys.argv[1:]:\n    text = open(f, encoding='utf-8').read()\n    " + code)
+        seconds, floor, _ = paired(lambda: run_child([PY, "-c", script, *files])[0], floor_cmd, runs)
+        parts.append(f"{what} {seconds:.3f} s ({seconds / floor:.2f}x)")
+    return ", ".join(parts)
 
 
 def play_rows(rows: list, notes: list, work: Path, quick: bool) -> None:
