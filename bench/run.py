@@ -348,7 +348,7 @@ def least_reading(files: list, floor_cmd: list, runs: int) -> str:
                        ("its nodes with their line numbers", "yaml.compose(text, Loader=SafeLoader)")):
         script = ("import gc, sys, yaml\nfrom engine.yamlsafe import SafeLoader\ngc.disable()\n"
                   "for f in sys.argv[1:]:\n    text = open(f, encoding='utf-8').read()\n    " + code)
-        seconds, floor, _ = paired(lambda: run_child([PY, "-c", script, *files])[0], floor_cmd, runs)
+        seconds, floor, _ = paired(lambda script=script: run_child([PY, "-c", script, *files])[0], floor_cmd, runs)
         parts.append(f"{what} {seconds:.3f} s ({seconds / floor:.2f}x)")
     return ", ".join(parts)
 
