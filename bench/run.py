@@ -56,11 +56,6 @@ def run_child(cmd, stdin=subprocess.DEVNULL, cwd=None, env=None) -> tuple:
     return seconds, usage.ru_maxrss / 1024
 
 
-def median_child(cmd, repeats: int, **kw) -> tuple:
-    runs = [run_child(cmd, **kw) for _ in range(repeats)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
-
-
 @contextmanager
 def _on_a_terminal(cmd, cwd, env=None, peaks: list | None = None):
     """`cmd` run on a pseudo-terminal of 100x30: yields (the terminal's fd, when it was started); kills it on leaving

@@ -241,8 +241,8 @@ def test_a_first_start_caches_the_story_only_when_asked_and_once(campaign, cache
     assert _model_bytes(cached) == _model_bytes(story) and len(writes) == 1  # a hit stores nothing
 
 
-def test_plain_mode_caches_the_story_after_its_first_prompt(tmp_path):
-    """A first start shows the scene first; the cache is written while the player reads it."""
+def test_plain_mode_runs_its_idle_work_once_after_its_first_prompt(tmp_path):
+    """A first start shows the scene first; its idle work (writing the cache) runs while the player reads it."""
     import io
 
     from engine.game import Game
